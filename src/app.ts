@@ -1,0 +1,90 @@
+// buildApp(): every capability of the server, registered in order. It never listens (server.ts does).
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { authRoutes } from './auth/routes.tsx';
+import type { Config } from './config.ts';
+import { dashboardRoutes } from './dashboard/routes.tsx';
+import type { DatabaseHandle } from './db/database.ts';
+import { registerErrorHandling } from './platform/error-handler.ts';
+import { registerHealth } from './platform/health.ts';
+import { scrubUrl } from './platform/logging.ts';
+import { enforceRouteGuards, registerCsrf, registerRateLimits, registerSecurityHeaders } from './platform/security.ts';
+import { registerSessions } from './platform/session.ts';
+import { registerRequestTransactions } from './platform/transaction.ts';
+import './platform/types.ts';
+import { registerViews } from './platform/views.ts';
+import { profileRoutes } from './profile/routes.tsx';
+
+export const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  database: DatabaseHandle;
+  redis?: Redis | null;
+  /** Extra routes registered after the guards (tests use it to probe the platform). */
+  extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+}
+
+export async function buildApp({ config, logger, database, redis = null, extraRoutes }: AppDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One "request completed" line per request is written by our own onResponse hook.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // A hop count is accepted at run time although the types only name the other forms.
+    trustProxy: config.trustProxy as boolean | string[],
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  app.decorate('config', config);
+  app.decorate('database', database);
+  app.decorate('db', database.db);
+
+  // Plumbing: parsing, cookies (signed with SECRET_KEY), headers.
+  await app.register(fastifyCookie, { secret: config.secretKey });
+  await app.register(fastifyFormbody);
+  await registerSecurityHeaders(app);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.url.startsWith('/static/') || request.url.startsWith('/vendor/')) return;
+    const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warn' : 'info';
+    request.log[level]({ method: request.method, url: scrubUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request completed');
+  });
+
+  // Per-request state: database handle (a transaction on writes), language and flash messages, session.
+  const transactions = registerRequestTransactions(app);
+  registerViews(app);
+  registerSessions(app);
+  registerErrorHandling(app);
+
+  // Guards, added to every route from here on.
+  await registerCsrf(app);
+  await registerRateLimits(app, redis);
+  enforceRouteGuards(app, { beforeHandler: [transactions.begin] });
+
+  // Assets from node_modules and public/, served by the app itself (no CDN: the CSP stays strict).
+  await app.register(fastifyStatic, { root: path.join(ROOT_DIR, 'public'), prefix: '/static/', maxAge: '1h' });
+  await app.register(fastifyStatic, { root: path.join(ROOT_DIR, 'node_modules/bootstrap/dist'), prefix: '/vendor/bootstrap/', decorateReply: false, maxAge: '7d', immutable: true });
+  await app.register(fastifyStatic, { root: path.join(ROOT_DIR, 'node_modules/bootstrap-icons/font'), prefix: '/vendor/bootstrap-icons/', decorateReply: false, maxAge: '7d', immutable: true });
+
+  // Features.
+  registerHealth(app);
+  await app.register(authRoutes);
+  await app.register(profileRoutes);
+  await app.register(dashboardRoutes);
+  if (extraRoutes) await app.register(async (child) => extraRoutes(child));
+
+  return app;
+}

@@ -1,0 +1,168 @@
+// Environment → typed, validated configuration. The SECRET_KEY rules live here.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const KNOWN_PLACEHOLDERS = new Set([
+  'changeme', 'change-me', 'change_me', 'secret', 'your-secret-key', 'your_secret_key', 'dev-secret-key',
+  'your-secret-key-here', 'replace-me', 'please-change-me', 'supersecret', 'default', 'secret_key',
+]);
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).transform((v) => ['true', '1', 'yes'].includes(v));
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(3000, 0),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().default('data'),
+  DATABASE_URL: z.string().url().optional().or(z.literal('').transform(() => undefined)),
+  DB_POOL_MAX: int(10, 1),
+  DB_CONNECT_TIMEOUT_MS: int(3000, 100),
+  DB_IDLE_TIMEOUT_MS: int(30000, 0),
+  DB_STATEMENT_TIMEOUT_MS: int(5000, 0),
+  SECRET_KEY: z.string().optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  LOG_DIR: z.string().default('logs'),
+  LOG_FILE_MAX_BYTES: int(10 * 1024 * 1024, 1),
+  LOG_FILE_COUNT: int(10, 1),
+  LOG_TO_STDOUT: bool.default(true),
+  TRUST_PROXY: z.string().default(''),
+  LOGIN_RATE_LIMIT_PER_MINUTE: int(10, 1),
+  LOCKOUT_THRESHOLD: int(5, 1),
+  LOCKOUT_MINUTES: int(30, 1),
+  BCRYPT_COST: int(12, 4),
+  SESSION_IDLE_MINUTES: int(120, 1),
+  SESSION_ABSOLUTE_HOURS: int(12, 1),
+  REDIS_URL: z.string().optional().or(z.literal('').transform(() => undefined)),
+  INITIAL_ADMIN_USERNAME: z.string().regex(/^[a-z_][a-z0-9_]{3,24}$/).default('admin'),
+  INITIAL_ADMIN_EMAIL: z.string().email().default('admin@propart.local'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  isProduction: boolean;
+  port: number;
+  host: string;
+  dataDir: string;
+  database: {
+    url?: string;
+    pgliteDir: string;
+    poolMax: number;
+    connectTimeoutMs: number;
+    idleTimeoutMs: number;
+    statementTimeoutMs: number;
+  };
+  secretKey: string;
+  log: { level: Env['LOG_LEVEL']; dir: string; maxBytes: number; count: number; stdout: boolean };
+  /** Fastify's trustProxy: false, a hop count, or a list of proxy addresses/CIDRs. */
+  trustProxy: boolean | number | string[];
+  security: {
+    loginRatePerMinute: number;
+    lockoutThreshold: number;
+    lockoutMinutes: number;
+    bcryptCost: number;
+    sessionIdleMinutes: number;
+    sessionAbsoluteHours: number;
+  };
+  redisUrl?: string;
+  initialAdmin: { username: string; email: string };
+}
+
+export class ConfigError extends Error {}
+
+const SECRET_HOWTO = 'Generate one with `npm run secret` (or: openssl rand -hex 32) and put it in .env as SECRET_KEY=...';
+
+/** Why a SECRET_KEY is unusable, or null when it is fine. */
+export function secretKeyProblem(key: string | undefined): string | null {
+  if (!key) return 'SECRET_KEY is not set';
+  if (Buffer.byteLength(key) < 32) return 'SECRET_KEY is shorter than 32 bytes';
+  if (KNOWN_PLACEHOLDERS.has(key.toLowerCase()) || /^(x+|0+|changeme.*|your[-_ ]?secret.*)$/i.test(key)) {
+    return 'SECRET_KEY is a known placeholder';
+  }
+  return null;
+}
+
+function parseTrustProxy(raw: string): Config['trustProxy'] {
+  const v = raw.trim();
+  if (v === '' || v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Warnings to log once the logger exists (e.g. the generated development secret). */
+  warnings: string[];
+}
+
+/** Reads and validates the environment; throws ConfigError with a human explanation. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  const warnings: string[] = [];
+  const isProduction = env.NODE_ENV === 'production';
+  let secretKey = env.SECRET_KEY;
+  const problem = secretKeyProblem(secretKey);
+  if (problem) {
+    if (isProduction) throw new ConfigError(`${problem}: refusing to start in production. ${SECRET_HOWTO}`);
+    if (secretKey) warnings.push(`${problem}; using a generated development key instead. ${SECRET_HOWTO}`);
+    else warnings.push(`SECRET_KEY not set: using a generated development key kept in ${env.DATA_DIR}/secret_key. ${SECRET_HOWTO}`);
+    secretKey = developmentSecret(env.DATA_DIR);
+  }
+  const config: Config = {
+    env: env.NODE_ENV,
+    isProduction,
+    port: env.PORT,
+    host: env.HOST,
+    dataDir: env.DATA_DIR,
+    database: {
+      url: env.DATABASE_URL,
+      pgliteDir: path.join(env.DATA_DIR, 'pglite'),
+      poolMax: env.DB_POOL_MAX,
+      connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+      idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS,
+      statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+    },
+    secretKey: secretKey!,
+    log: { level: env.LOG_LEVEL, dir: env.LOG_DIR, maxBytes: env.LOG_FILE_MAX_BYTES, count: env.LOG_FILE_COUNT, stdout: env.LOG_TO_STDOUT },
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    security: {
+      loginRatePerMinute: env.LOGIN_RATE_LIMIT_PER_MINUTE,
+      lockoutThreshold: env.LOCKOUT_THRESHOLD,
+      lockoutMinutes: env.LOCKOUT_MINUTES,
+      bcryptCost: env.BCRYPT_COST,
+      sessionIdleMinutes: env.SESSION_IDLE_MINUTES,
+      sessionAbsoluteHours: env.SESSION_ABSOLUTE_HOURS,
+    },
+    redisUrl: env.REDIS_URL,
+    initialAdmin: { username: env.INITIAL_ADMIN_USERNAME, email: env.INITIAL_ADMIN_EMAIL },
+  };
+  return { config, warnings };
+}
+
+/** A development-only key, generated once and kept in DATA_DIR/secret_key with mode 0600. */
+function developmentSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'secret_key');
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (!secretKeyProblem(kept)) return kept;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32).toString('hex');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return key;
+}
+
+/** Loads .env from the working directory when present (real environment variables win). */
+export function loadDotEnv(file = '.env'): void {
+  if (existsSync(file)) process.loadEnvFile(file);
+}

@@ -1,0 +1,74 @@
+// The connection: a pg Pool for a PostgreSQL server (DATABASE_URL), else embedded PGlite under data/.
+import { mkdirSync } from 'node:fs';
+import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseHandle {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Pool figures for metrics; zeros on PGlite. */
+  poolStats(): { total: number; idle: number; waiting: number };
+  close(): Promise<void>;
+}
+
+// timestamptz and bigint counts come back as JS values we can use directly.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export async function openDatabase(config: Config['database'], log: Logger): Promise<DatabaseHandle> {
+  if (config.url) return openPostgres(config, log);
+  return openPglite(config, log);
+}
+
+function openPostgres(config: Config['database'], log: Logger): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.poolMax,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    idleTimeoutMillis: config.idleTimeoutMs,
+    // The server ends a slow statement; the client-side timeout catches a server that stops answering at all.
+    statement_timeout: config.statementTimeoutMs || undefined,
+    query_timeout: config.statementTimeoutMs ? config.statementTimeoutMs + 1000 : undefined,
+    keepAlive: true,
+  });
+  // An idle client losing its server (restart, network) must not crash the process: the pool drops it
+  // and the next checkout opens a fresh connection — that is the automatic reconnect.
+  pool.on('error', (err) => log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost; the pool will reconnect'));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'postgres',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => db.destroy(),
+  };
+}
+
+async function openPglite(config: Config['database'], log: Logger): Promise<DatabaseHandle> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  mkdirSync(config.pgliteDir, { recursive: true });
+  const pglite = await PGlite.create(config.pgliteDir);
+  log.info({ dir: config.pgliteDir }, 'using the embedded database (PGlite)');
+  return wrapPglite(pglite, config);
+}
+
+/** Wraps an open PGlite instance (tests pass one cloned from a migrated template). */
+export async function wrapPglite(
+  pglite: import('@electric-sql/pglite').PGlite,
+  config: Pick<Config['database'], 'statementTimeoutMs'>,
+): Promise<DatabaseHandle> {
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  if (config.statementTimeoutMs) await sql`select set_config('statement_timeout', ${String(config.statementTimeoutMs)}, false)`.execute(db);
+  return {
+    db,
+    kind: 'pglite',
+    poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
+    close: async () => {
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}

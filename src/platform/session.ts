@@ -1,0 +1,96 @@
+// Server-side sessions in PostgreSQL. The cookie holds a random token; the table holds its sha256.
+// Every request re-checks the user, so deactivating or locking someone ends their session at once.
+import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+
+export const SESSION_COOKIE = 'propart_sid';
+const TOUCH_EVERY_MS = 60_000;
+
+type DbLike = Kysely<Database> | Transaction<Database>;
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+function isStaticPath(url: string): boolean {
+  return url.startsWith('/static/') || url.startsWith('/vendor/') || url === '/healthz' || url === '/readyz' || url === '/favicon.ico';
+}
+
+export function registerSessions(app: FastifyInstance): void {
+  const { sessionIdleMinutes } = app.config.security;
+  app.decorateRequest('user', null);
+  app.decorateRequest('sessionId', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (isStaticPath(request.url)) return;
+    const token = request.cookies[SESSION_COOKIE];
+    if (!token) return;
+    const id = hashToken(token);
+    const row = await app.db
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .select(['s.id as sid', 's.last_seen_at', 'u.id', 'u.username', 'u.display_name', 'u.email', 'u.role', 'u.must_change_password'])
+      .where('s.id', '=', id)
+      .where('s.expires_at', '>', sql<Date>`now()`)
+      .where('s.last_seen_at', '>', sql<Date>`now() - make_interval(mins => ${sessionIdleMinutes})`)
+      .where('u.is_active', '=', true)
+      .where((eb) => eb.or([eb('u.locked_until', 'is', null), eb('u.locked_until', '<=', sql<Date>`now()`)]))
+      .executeTakeFirst();
+    if (!row) {
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return;
+    }
+    request.sessionId = row.sid;
+    request.user = {
+      id: row.id, username: row.username, displayName: row.display_name, email: row.email, role: row.role,
+      mustChangePassword: row.must_change_password,
+    };
+    if (Date.now() - new Date(row.last_seen_at).getTime() > TOUCH_EVERY_MS) {
+      await app.db.updateTable('sessions').set({ last_seen_at: sql`now()` }).where('id', '=', row.sid).execute();
+    }
+  });
+
+}
+
+/** Starts a fresh session for the user, replacing the request's old one (the id rotates at login). */
+export async function startSession(db: DbLike, request: FastifyRequest, reply: FastifyReply, userId: number): Promise<void> {
+  const { sessionAbsoluteHours } = request.server.config.security;
+  if (request.sessionId) await db.deleteFrom('sessions').where('id', '=', request.sessionId).execute();
+  const token = randomBytes(32).toString('base64url');
+  await db.insertInto('sessions').values({
+    id: hashToken(token),
+    user_id: userId,
+    expires_at: sql`now() + make_interval(hours => ${sessionAbsoluteHours})`,
+    ip: request.ip.slice(0, 64),
+    user_agent: (request.headers['user-agent'] ?? '').slice(0, 300),
+  }).execute();
+  reply.setCookie(SESSION_COOKIE, token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: request.server.config.isProduction,
+    maxAge: sessionAbsoluteHours * 3600,
+  });
+}
+
+export async function endSession(db: DbLike, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (request.sessionId) await db.deleteFrom('sessions').where('id', '=', request.sessionId).execute();
+  reply.clearCookie(SESSION_COOKIE, { path: '/' });
+  request.sessionId = null;
+  request.user = null;
+}
+
+/** Ends every session of a user (deactivation, lock, password change), optionally keeping one. */
+export async function endUserSessions(db: DbLike, userId: number, exceptSessionId?: string | null): Promise<void> {
+  let q = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (exceptSessionId) q = q.where('id', '!=', exceptSessionId);
+  await q.execute();
+}
+
+/** Housekeeping: removes expired rows (run periodically). */
+export async function purgeExpiredSessions(db: DbLike, idleMinutes: number): Promise<number> {
+  const res = await db.deleteFrom('sessions')
+    .where((eb) => eb.or([eb('expires_at', '<=', sql<Date>`now()`), eb('last_seen_at', '<=', sql<Date>`now() - make_interval(mins => ${idleMinutes})`)]))
+    .executeTakeFirst();
+  return Number(res.numDeletedRows);
+}

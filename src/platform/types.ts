@@ -1,0 +1,38 @@
+// What the platform plugins add to Fastify's request, reply and instance — declared in one place.
+import type { Transaction } from 'kysely';
+import type { VNode } from 'preact';
+import type { Config } from '../config.ts';
+import type { DatabaseHandle, Db } from '../db/database.ts';
+import type { Database, Locale } from '../db/schema.ts';
+import type { CurrentUser, Flash, FlashType, ViewContext } from '../views/context.ts';
+import type { MessageKey, Translate } from './i18n.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    database: DatabaseHandle;
+    /** The base handle; in a request use request.db, which is the request's transaction on writes. */
+    db: Db;
+  }
+  interface FastifyRequest {
+    /** The request's database handle: a transaction for every state-changing request. */
+    db: Db | Transaction<Database>;
+    user: CurrentUser | null;
+    sessionId: string | null;
+    locale: Locale;
+    t: Translate;
+    flashesIn: Flash[];
+  }
+  interface FastifyReply {
+    flashesOut: Flash[];
+    flash(type: FlashType, key: MessageKey, params?: Record<string, string | number>): FastifyReply;
+    /** Renders a page with the request's view context and sends it as HTML. */
+    view(page: (ctx: ViewContext) => VNode, statusCode?: number): FastifyReply;
+  }
+  interface FastifyContextConfig {
+    /** Reachable without signing in (login, registration, health). */
+    public?: boolean;
+    /** Reachable while the user must still change a temporary password. */
+    allowDuringPasswordChange?: boolean;
+  }
+}

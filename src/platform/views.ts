@@ -1,0 +1,83 @@
+// Per-request language, flash messages (a signed cookie, so they survive the redirect) and page rendering.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Locale } from '../db/schema.ts';
+import type { Flash, FlashType, ViewContext } from '../views/context.ts';
+import { renderDocument } from '../views/render.ts';
+import { DEFAULT_LOCALE, isLocale, isMessageKey, type MessageKey, translator } from './i18n.ts';
+
+export const LOCALE_COOKIE = 'propart_lang';
+const FLASH_COOKIE = 'propart_flash';
+const flashSchema = z.array(z.object({
+  type: z.enum(['success', 'info', 'warning', 'danger']),
+  key: z.string().refine(isMessageKey),
+  params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+})).max(10);
+
+function readFlashes(request: FastifyRequest): Flash[] {
+  const raw = request.cookies[FLASH_COOKIE];
+  if (!raw) return [];
+  const unsigned = request.unsignCookie(raw);
+  if (!unsigned.valid || !unsigned.value) return [];
+  try {
+    const parsed = flashSchema.safeParse(JSON.parse(unsigned.value));
+    return parsed.success ? (parsed.data as Flash[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A path on this site to go back to: never another origin (open redirect). */
+export function safeLocalPath(next: unknown, fallback = '/dashboard'): string {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return fallback;
+  return next;
+}
+
+export function registerViews(app: FastifyInstance): void {
+  app.decorateRequest('locale', DEFAULT_LOCALE);
+  app.decorateRequest('t', null as never);
+  app.decorateRequest('flashesIn', null as never);
+  app.decorateReply('flashesOut', null as never);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const cookie = request.cookies[LOCALE_COOKIE];
+    request.locale = isLocale(cookie) ? cookie : DEFAULT_LOCALE;
+    request.t = translator(request.locale);
+    request.flashesIn = readFlashes(request);
+    reply.flashesOut = [];
+  });
+
+  app.decorateReply('flash', function (this: FastifyReply, type: FlashType, key: MessageKey, params?: Record<string, string | number>) {
+    this.flashesOut.push({ type, key, ...(params ? { params } : {}) });
+    const pending = [...this.request.flashesIn, ...this.flashesOut].slice(-10);
+    this.setCookie(FLASH_COOKIE, JSON.stringify(pending), { path: '/', httpOnly: true, sameSite: 'lax', signed: true, secure: app.config.isProduction });
+    return this;
+  });
+
+  app.decorateReply('view', function (this: FastifyReply, page: (ctx: ViewContext) => import('preact').VNode, statusCode?: number) {
+    const request = this.request;
+    const flashes = [...request.flashesIn, ...this.flashesOut];
+    if (flashes.length > 0) this.clearCookie(FLASH_COOKIE, { path: '/' });
+    const ctx: ViewContext = {
+      t: request.t,
+      locale: request.locale,
+      user: request.user,
+      csrfToken: this.generateCsrf(),
+      flashes,
+      path: request.url.split('?')[0] ?? '/',
+      requestId: request.id,
+    };
+    const html = renderDocument(page(ctx));
+    if (statusCode) this.code(statusCode);
+    return this.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+  });
+
+  // The language switch: a POST (it changes state), remembered for a year.
+  app.post('/locale', { config: { public: true } }, async (request, reply) => {
+    const body = (request.body ?? {}) as { locale?: unknown; next?: unknown };
+    const locale: Locale = isLocale(body.locale) ? body.locale : DEFAULT_LOCALE;
+    reply.setCookie(LOCALE_COOKIE, locale, { path: '/', sameSite: 'lax', httpOnly: true, maxAge: 365 * 24 * 3600, secure: app.config.isProduction });
+    if (request.user) await request.db.updateTable('users').set({ locale }).where('id', '=', request.user.id).execute();
+    return reply.redirect(safeLocalPath(body.next), 303);
+  });
+}

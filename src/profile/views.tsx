@@ -1,0 +1,77 @@
+import type { User } from '../db/schema.ts';
+import { formatDateTime } from '../platform/i18n.ts';
+import type { ViewContext } from '../views/context.ts';
+import { Field, FormErrorSummary, type FormState } from '../views/forms.tsx';
+import { AppPage, CsrfField } from '../views/layout.tsx';
+
+export interface ProfileData {
+  user: User;
+  adminName: string | null;
+}
+
+export function PasswordForm({ ctx, form }: { ctx: ViewContext; form: FormState }) {
+  return (
+    <form method="post" action="/profile/password" novalidate data-testid="password-form">
+      <CsrfField ctx={ctx} />
+      <Field ctx={ctx} form={form} name="current_password" label="profile.currentPassword" type="password" required autocomplete="current-password" />
+      <Field ctx={ctx} form={form} name="new_password" label="profile.newPassword" type="password" required help="register.passwordHelp" autocomplete="new-password" minLength={10} />
+      <Field ctx={ctx} form={form} name="confirm_password" label="profile.confirmPassword" type="password" required autocomplete="new-password" />
+      <button type="submit" class="btn btn-outline-primary">{ctx.t('profile.changePassword')}</button>
+    </form>
+  );
+}
+
+export function ProfilePage({ ctx, data, profileForm, passwordForm }: { ctx: ViewContext; data: ProfileData; profileForm: FormState; passwordForm: FormState }) {
+  const { user } = data;
+  return (
+    <AppPage ctx={ctx} title={ctx.t('profile.title')}>
+      <div class="row g-4">
+        <div class="col-12 col-lg-5">
+          <div class="card"><div class="card-body">
+            <h2 class="h5">{user.display_name}</h2>
+            <dl class="row mb-0 small">
+              <dt class="col-5">{ctx.t('profile.username')}</dt><dd class="col-7" data-testid="profile-username">{user.username}</dd>
+              <dt class="col-5">{ctx.t('profile.email')}</dt><dd class="col-7">{user.email}</dd>
+              <dt class="col-5">{ctx.t('profile.role')}</dt><dd class="col-7">{ctx.t(user.role === 'admin' ? 'role.admin' : 'role.agent')}</dd>
+              {user.role === 'agent' && <><dt class="col-5">{ctx.t('profile.admin')}</dt><dd class="col-7">{data.adminName ?? ctx.t('profile.notAssigned')}</dd></>}
+              {user.role === 'agent' && <><dt class="col-5">{ctx.t('profile.commission')}</dt><dd class="col-7">{String(Number(user.commission))}</dd></>}
+              {user.role === 'agent' && <><dt class="col-5">{ctx.t('profile.verified')}</dt><dd class="col-7">{ctx.t(user.is_verified ? 'profile.verified' : 'profile.notVerified')}</dd></>}
+              <dt class="col-5">{ctx.t('profile.registered')}</dt><dd class="col-7">{formatDateTime(ctx.locale, user.created_at)}</dd>
+              <dt class="col-5">{ctx.t('profile.lastLogin')}</dt><dd class="col-7">{user.last_login_at ? formatDateTime(ctx.locale, user.last_login_at) : ctx.t('profile.never')}</dd>
+            </dl>
+          </div></div>
+        </div>
+        <div class="col-12 col-lg-7">
+          <div class="card mb-4"><div class="card-body">
+            <h2 class="h5">{ctx.t('profile.edit')}</h2>
+            <FormErrorSummary ctx={ctx} form={profileForm} />
+            <form method="post" action="/profile" novalidate data-testid="profile-form">
+              <CsrfField ctx={ctx} />
+              <Field ctx={ctx} form={profileForm} name="username" label="profile.username" required help="register.usernameHelp" maxLength={25} autocomplete="username" />
+              <Field ctx={ctx} form={profileForm} name="display_name" label="profile.displayName" required maxLength={100} autocomplete="name" />
+              <Field ctx={ctx} form={profileForm} name="email" label="profile.email" type="email" inputmode="email" required autocomplete="email" />
+              <button type="submit" class="btn btn-primary">{ctx.t('profile.save')}</button>
+            </form>
+          </div></div>
+          <div class="card"><div class="card-body">
+            <h2 class="h5">{ctx.t('profile.passwordTitle')}</h2>
+            <FormErrorSummary ctx={ctx} form={passwordForm} />
+            <PasswordForm ctx={ctx} form={passwordForm} />
+          </div></div>
+        </div>
+      </div>
+    </AppPage>
+  );
+}
+
+export function ChangePasswordPage({ ctx, form }: { ctx: ViewContext; form: FormState }) {
+  return (
+    <AppPage ctx={ctx} title={ctx.t('profile.passwordTitle')}>
+      <div class="card"><div class="card-body">
+        {ctx.user?.mustChangePassword && <div class="alert alert-warning">{ctx.t('profile.mustChangePassword')}</div>}
+        <FormErrorSummary ctx={ctx} form={form} />
+        <PasswordForm ctx={ctx} form={form} />
+      </div></div>
+    </AppPage>
+  );
+}

@@ -1,0 +1,63 @@
+// Reads the configuration, migrates, builds the app and listens; stops gracefully on SIGTERM/SIGINT.
+import { Redis } from 'ioredis';
+import { buildApp } from './app.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { purgeExpiredSessions } from './platform/session.ts';
+import { openRuntime } from './runtime.ts';
+import { ensureInitialAdmin } from './users/bootstrap-admin.server.ts';
+
+const { config, log, database } = await openRuntime();
+const logger = log.logger;
+
+try {
+  const applied = await migrateToLatest(database.db);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+} catch (err) {
+  logger.error({ err }, 'migrations failed; is PostgreSQL running and DATABASE_URL right? (pg_isready)');
+  await database.close();
+  await log.close();
+  process.exit(1);
+}
+
+const admin = await ensureInitialAdmin(database.db, { ...config.initialAdmin, bcryptCost: config.security.bcryptCost });
+if (admin) {
+  // Printed to the console only, never to the log file; the admin must change it at first login.
+  process.stdout.write(`\n  First start: created the administrator account.\n    username: ${admin.username}\n    password: ${admin.password}\n  It is shown only this once and must be changed at the first login.\n\n`);
+}
+
+let redis: Redis | null = null;
+if (config.redisUrl) {
+  redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis unavailable; rate limits fall back per instance'));
+}
+
+const app = await buildApp({ config, logger, database, redis });
+await app.listen({ port: config.port, host: config.host });
+logger.info({ port: config.port, database: database.kind }, `ProPart Hub listening on http://localhost:${config.port}`);
+
+const purge = setInterval(() => {
+  purgeExpiredSessions(database.db, config.security.sessionIdleMinutes).catch((err: unknown) => logger.warn({ err }, 'session purge failed'));
+}, 15 * 60_000);
+purge.unref();
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: finishing in-flight requests');
+  const force = setTimeout(() => process.exit(1), 20_000);
+  force.unref();
+  clearInterval(purge);
+  try {
+    await app.close();
+    redis?.disconnect();
+    await database.close();
+  } catch (err) {
+    logger.error({ err }, 'error during shutdown');
+  }
+  logger.info('stopped');
+  await log.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

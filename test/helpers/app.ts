@@ -1,0 +1,64 @@
+// Builds the real app for a test, with its own database, log folder and configuration.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { createLogger, type LogHandle } from '../../src/platform/logging.ts';
+import { hashPassword } from '../../src/auth/password.server.ts';
+import { createTestDatabase, type DbKind, type TestDatabase } from './database.ts';
+
+export const TEST_SECRET = 'test-secret-key-0123456789abcdef0123456789abcdef';
+
+export interface TestApp {
+  app: FastifyInstance;
+  config: Config;
+  database: TestDatabase;
+  log: LogHandle;
+  logDir: string;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+  dbOverrides?: Partial<Config['database']>;
+}
+
+export async function startTestApp(kind: DbKind, opts: TestAppOptions = {}): Promise<TestApp> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'propart-test-'));
+  const { config } = loadConfig({
+    NODE_ENV: 'test', SECRET_KEY: TEST_SECRET, DATA_DIR: path.join(dir, 'data'), LOG_DIR: path.join(dir, 'logs'),
+    LOG_TO_STDOUT: 'false', BCRYPT_COST: '4', LOG_LEVEL: 'info', ...opts.env,
+  });
+  const log = createLogger(config.log);
+  const database = await createTestDatabase(kind, opts.dbOverrides);
+  const app = await buildApp({ config, logger: log.logger, database: database.handle, extraRoutes: opts.extraRoutes });
+  await app.ready();
+  return {
+    app, config, database, log, logDir: config.log.dir,
+    close: async () => {
+      await app.close();
+      await database.close();
+      await log.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SeedUser { username: string; password: string; email?: string; role?: 'agent' | 'admin'; display_name?: string; is_active?: boolean; admin_id?: number | null }
+
+/** Inserts a user directly (cost-4 hash for speed) and returns its id. */
+export async function seedUser(t: TestApp, u: SeedUser): Promise<number> {
+  const row = await t.app.db.insertInto('users').values({
+    username: u.username,
+    email: u.email ?? `${u.username}@example.com`,
+    display_name: u.display_name ?? u.username,
+    password_hash: await hashPassword(u.password, 4),
+    role: u.role ?? 'agent',
+    admin_id: u.admin_id ?? null,
+    is_active: u.is_active ?? true,
+  }).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}

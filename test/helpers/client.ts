@@ -1,0 +1,53 @@
+// A browser-like client over app.inject: keeps cookies, finds the CSRF token on the last page.
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+
+export class Client {
+  readonly cookies = new Map<string, string>();
+  csrfToken = '';
+  lastHtml = '';
+  constructor(readonly app: FastifyInstance, readonly headers: Record<string, string> = {}) {}
+
+  private cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  private absorb(res: LightMyRequestResponse): LightMyRequestResponse {
+    for (const c of res.cookies as { name: string; value: string; expires?: Date; maxAge?: number }[]) {
+      if (c.value === '' || (c.expires && c.expires.getTime() < Date.now()) || c.maxAge === 0) this.cookies.delete(c.name);
+      else this.cookies.set(c.name, c.value);
+    }
+    if ((res.headers['content-type'] ?? '').toString().includes('text/html')) {
+      this.lastHtml = res.body;
+      const m = /<meta name="csrf-token" content="([^"]*)"/.exec(res.body);
+      if (m?.[1]) this.csrfToken = m[1];
+    }
+    return res;
+  }
+
+  async get(url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    return this.absorb(await this.app.inject({ method: 'GET', url, headers: { accept: 'text/html', ...this.headers, cookie: this.cookieHeader(), ...headers } }));
+  }
+
+  /** Posts a form the way a browser does, with the page's CSRF token unless `_csrf` is given. */
+  async post(url: string, form: Record<string, string> = {}, opts: { csrf?: boolean; headers?: Record<string, string> } = {}): Promise<LightMyRequestResponse> {
+    if (opts.csrf !== false && !this.csrfToken) await this.get('/login');
+    const body = new URLSearchParams({ ...(opts.csrf === false ? {} : { _csrf: this.csrfToken }), ...form }).toString();
+    return this.absorb(await this.app.inject({
+      method: 'POST', url, payload: body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', ...this.headers, cookie: this.cookieHeader(), ...opts.headers },
+    }));
+  }
+
+  async json(method: string, url: string, payload?: unknown, opts: { csrf?: boolean } = {}): Promise<LightMyRequestResponse> {
+    if (opts.csrf !== false && !this.csrfToken) await this.get('/login');
+    return this.absorb(await this.app.inject({
+      method: method as 'POST', url, payload: payload as object,
+      headers: { accept: 'application/json', 'content-type': 'application/json', ...this.headers, cookie: this.cookieHeader(), ...(opts.csrf === false ? {} : { 'x-csrf-token': this.csrfToken }) },
+    }));
+  }
+
+  async login(username: string, password: string): Promise<LightMyRequestResponse> {
+    await this.get('/login');
+    return this.post('/login', { username, password });
+  }
+}
