@@ -46,6 +46,12 @@ export async function buildApp({ config, logger, database, redis = null, extraRo
     routerOptions: { ignoreTrailingSlash: true },
   });
 
+  // Every registered route, for the CSRF/authorisation tests and diagnostics.
+  const routeTable: { method: string; url: string; public: boolean }[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routeTable.push({ method, url: r.url, public: !!r.config?.public });
+  });
   app.decorate('config', config);
   app.decorate('database', database);
   app.decorate('db', database.db);
@@ -63,16 +69,18 @@ export async function buildApp({ config, logger, database, redis = null, extraRo
     request.log[level]({ method: request.method, url: scrubUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request completed');
   });
 
-  // Per-request state: database handle (a transaction on writes), language and flash messages, session.
+  // Guards, added by an onRoute hook to every route registered after this line — which is all of them:
+  // CSRF on each state change, then "signed in" unless the route is public, then the request transaction.
   const transactions = registerRequestTransactions(app);
+  enforceRouteGuards(app, { beforeHandler: [transactions.begin] });
+
+  // Per-request state: language and flash messages, session.
   registerViews(app);
   registerSessions(app);
   registerErrorHandling(app);
 
-  // Guards, added to every route from here on.
   await registerCsrf(app);
   await registerRateLimits(app, redis);
-  enforceRouteGuards(app, { beforeHandler: [transactions.begin] });
 
   // Assets from node_modules and public/, served by the app itself (no CDN: the CSP stays strict).
   await app.register(fastifyStatic, { root: path.join(ROOT_DIR, 'public'), prefix: '/static/', maxAge: '1h' });

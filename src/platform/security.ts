@@ -83,7 +83,8 @@ export function enforceRouteGuards(app: FastifyInstance, extra: { beforeHandler:
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/static/') || route.url.startsWith('/vendor/')) return;
     const guards: preHandlerHookHandler[] = [];
-    if (isStateChanging(route.method)) guards.push(app.csrfProtection as unknown as preHandlerHookHandler);
+    // Looked up per request, so the hook can be installed before the CSRF plugin and before any route.
+    if (isStateChanging(route.method)) guards.push(function csrf(request, reply, done) { app.csrfProtection(request, reply, done); });
     if (!route.config?.public) guards.push(requireSignedIn as preHandlerHookHandler);
     if (isStateChanging(route.method)) guards.push(...extra.beforeHandler);
     const existing = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];

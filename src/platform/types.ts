@@ -10,6 +10,7 @@ import type { MessageKey, Translate } from './i18n.ts';
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
+    routeTable: { method: string; url: string; public: boolean }[];
     database: DatabaseHandle;
     /** The base handle; in a request use request.db, which is the request's transaction on writes. */
     db: Db;

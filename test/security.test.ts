@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { seedUser, startTestApp, TEST_SECRET, type TestApp } from './helpers/app.ts';
+import { Client } from './helpers/client.ts';
+import { databaseKinds } from './helpers/database.ts';
+
+const concrete = (url: string) => url.replace(/:[A-Za-z_]+/g, '1').replace(/\*$/, 'x');
+
+for (const kind of databaseKinds()) {
+  describe(`security [${kind}]`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startTestApp(kind);
+      await seedUser(t, { username: 'agent_one', password: 'agent-one-password' });
+    });
+    after(() => t.close());
+
+    test('every registered state-changing route answers 403 without a CSRF token', async () => {
+      const routes = t.app.routeTable.filter((r) => !['GET', 'HEAD', 'OPTIONS'].includes(r.method));
+      assert.ok(routes.length >= 6, `expected the app's POST routes, got ${routes.length}`);
+      const anon = new Client(t.app);
+      const agent = new Client(t.app);
+      assert.equal((await agent.login('agent_one', 'agent-one-password')).statusCode, 303);
+      for (const r of routes) {
+        for (const c of [anon, agent]) {
+          const res = await c.app.inject({
+            method: r.method as 'POST', url: concrete(r.url), payload: 'a=1',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+          });
+          assert.equal(res.statusCode, 403, `${r.method} ${r.url} answered ${res.statusCode} without a token`);
+        }
+      }
+    });
+
+    test('a CSRF token from another browser is refused', async () => {
+      const a = new Client(t.app);
+      const b = new Client(t.app);
+      await a.get('/login');
+      await b.get('/login');
+      const res = await b.post('/login', { username: 'agent_one', password: 'agent-one-password', _csrf: a.csrfToken });
+      assert.equal(res.statusCode, 403);
+    });
+
+    test('security headers: strict CSP without inline script, no framing, nosniff, referrer policy, no HSTS in development', async () => {
+      const res = await new Client(t.app).get('/login');
+      const csp = String(res.headers['content-security-policy']);
+      assert.match(csp, /script-src 'self'(;|$)/);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.equal(res.headers['x-frame-options'], 'DENY');
+      assert.equal(res.headers['referrer-policy'], 'same-origin');
+      assert.equal(res.headers['strict-transport-security'], undefined);
+      assert.doesNotMatch(res.body, /<script>|<script [^>]*>[^<]/, 'no inline script in pages');
+    });
+
+    test('unknown pages answer a 404 page or JSON', async () => {
+      const html = await new Client(t.app).get('/no/such/page');
+      assert.equal(html.statusCode, 404);
+      assert.match(html.body, /Сторінку не знайдено/);
+      const json = await t.app.inject({ method: 'GET', url: '/api/nothing', headers: { accept: 'application/json' } });
+      assert.equal(json.statusCode, 404);
+      assert.equal(json.json().error, 'Сторінку не знайдено.');
+    });
+
+    test('private pages redirect anonymous visitors to the login form and keep where they were going', async () => {
+      const res = await new Client(t.app).get('/profile');
+      assert.equal(res.statusCode, 302);
+      assert.equal(res.headers.location, '/login?next=%2Fprofile');
+      const json = await t.app.inject({ method: 'GET', url: '/profile', headers: { accept: 'application/json' } });
+      assert.equal(json.statusCode, 401);
+    });
+
+    test('the login form never redirects to another site', async () => {
+      const c = new Client(t.app);
+      await c.get('/login?next=//evil.example/x');
+      const res = await c.post('/login', { username: 'agent_one', password: 'agent-one-password', next: '//evil.example/x' });
+      assert.equal(res.statusCode, 303);
+      assert.equal(res.headers.location, '/dashboard');
+    });
+  });
+}
+
+describe('production settings', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp('pglite', { env: { NODE_ENV: 'production', SECRET_KEY: TEST_SECRET } });
+    await seedUser(t, { username: 'prod_agent', password: 'prod-agent-password' });
+  });
+  after(() => t.close());
+
+  test('HSTS is sent and cookies are Secure, HttpOnly and SameSite=Lax', async () => {
+    const c = new Client(t.app);
+    const page = await c.get('/login');
+    assert.match(String(page.headers['strict-transport-security']), /max-age=31536000/);
+    const res = await c.post('/login', { username: 'prod_agent', password: 'prod-agent-password' });
+    assert.equal(res.statusCode, 303);
+    const sid = [res.headers['set-cookie']].flat().find((h) => String(h).startsWith('propart_sid='));
+    assert.ok(sid, 'session cookie set');
+    assert.match(String(sid), /; HttpOnly/);
+    assert.match(String(sid), /; Secure/);
+    assert.match(String(sid), /; SameSite=Lax/);
+  });
+});
