@@ -16,8 +16,12 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-// timestamptz and bigint counts come back as JS values we can use directly.
+// bigint counts come back as numbers; a date stays 'YYYY-MM-DD' text so no time zone can shift it.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
+/** The same value parsing for PGlite as for pg. */
+export const PGLITE_PARSERS = { 20: (v: string) => Number(v), 1082: (v: string) => v };
 
 export async function openDatabase(config: Config['database'], log: Logger): Promise<DatabaseHandle> {
   if (config.url) return openPostgres(config, log);
@@ -50,7 +54,7 @@ function openPostgres(config: Config['database'], log: Logger): DatabaseHandle {
 async function openPglite(config: Config['database'], log: Logger): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   mkdirSync(config.pgliteDir, { recursive: true });
-  const pglite = await PGlite.create(config.pgliteDir);
+  const pglite = await PGlite.create(config.pgliteDir, { parsers: PGLITE_PARSERS });
   log.info({ dir: config.pgliteDir }, 'using the embedded database (PGlite)');
   return wrapPglite(pglite, config);
 }

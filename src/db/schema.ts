@@ -38,10 +38,70 @@ export interface SessionsTable {
   user_agent: string | null;
 }
 
+export interface LeadsTable {
+  id: Generated<number>;
+  agent_id: number;
+  created_by: number | null;
+  deal_name: string;
+  email: string | null;
+  phone: string;
+  second_phone: string | null;
+  budget: string;
+  status: ColumnType<'new' | 'contacted' | 'qualified' | 'closed', 'new' | 'contacted' | 'qualified' | 'closed' | undefined, 'new' | 'contacted' | 'qualified' | 'closed'>;
+  is_transferred: Generated<boolean>;
+  country: string | null;
+  purchase_goal: string | null;
+  property_type: string | null;
+  object_type: string | null;
+  communication_language: string | null;
+  source: string | null;
+  refusal_reason: string | null;
+  company: string | null;
+  telegram_nickname: string | null;
+  messenger: string | null;
+  /** YYYY-MM-DD; read as text so no time zone can shift a birthday. */
+  birth_date: ColumnType<string | null, string | null | undefined, string | null>;
+  possible_duplicate: Generated<boolean>;
+  hubspot_contact_id: string | null;
+  hubspot_deal_id: string | null;
+  hubspot_stage_id: string | null;
+  hubspot_stage_label: string | null;
+  last_sync_at: NullableTimestamp;
+  closed_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CommentsTable {
+  id: Generated<number>;
+  lead_id: number;
+  author_id: number | null;
+  parent_id: number | null;
+  body: string;
+  hubspot_note_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PointsEventsTable {
+  id: Generated<number>;
+  user_id: number;
+  lead_id: number | null;
+  kind: 'lead_created' | 'deal_closed' | 'deal_reopened' | 'lead_deleted';
+  points: number;
+  created_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
+  leads: LeadsTable;
+  comments: CommentsTable;
+  points_events: PointsEventsTable;
 }
+
+export type Lead = Selectable<LeadsTable>;
+export type Comment = Selectable<CommentsTable>;
 
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;

@@ -9,7 +9,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import type { Config } from '../../src/config.ts';
-import { type DatabaseHandle, openDatabase, wrapPglite } from '../../src/db/database.ts';
+import { type DatabaseHandle, openDatabase, PGLITE_PARSERS, wrapPglite } from '../../src/db/database.ts';
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrate.ts';
 
 export type DbKind = 'pglite' | 'postgres';
@@ -89,7 +89,7 @@ export interface TestDatabase {
 export async function createTestDatabase(kind: DbKind, overrides: Partial<Config['database']> = {}): Promise<TestDatabase> {
   if (kind === 'pglite') {
     pgliteTemplate ??= pgliteTemplateBlob();
-    const pglite = await PGlite.create({ loadDataDir: await pgliteTemplate });
+    const pglite = await PGlite.create({ loadDataDir: await pgliteTemplate, parsers: PGLITE_PARSERS });
     const handle = await wrapPglite(pglite, { statementTimeoutMs: overrides.statementTimeoutMs ?? 5000 });
     return { handle, close: () => handle.close() };
   }
