@@ -15,6 +15,7 @@ function Head({ ctx, title }: { ctx: ViewContext; title: string }) {
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <meta name="csrf-token" content={ctx.csrfToken} />
+      <link rel="icon" href="data:," />
       <title>{`${title} · ${ctx.t('app.name')}`}</title>
       <link rel="stylesheet" href="/vendor/bootstrap/css/bootstrap.min.css" />
       <link rel="stylesheet" href="/vendor/bootstrap-icons/bootstrap-icons.min.css" />
