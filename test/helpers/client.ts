@@ -5,7 +5,12 @@ export class Client {
   readonly cookies = new Map<string, string>();
   csrfToken = '';
   lastHtml = '';
-  constructor(readonly app: FastifyInstance, readonly headers: Record<string, string> = {}) {}
+  readonly app: FastifyInstance;
+  readonly headers: Record<string, string>;
+  constructor(app: FastifyInstance, headers: Record<string, string> = {}) {
+    this.app = app;
+    this.headers = headers;
+  }
 
   private cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
