@@ -11,3 +11,42 @@ document.addEventListener('DOMContentLoaded', () => {
     });
   }
 });
+
+// Lead form: tell the agent at once when the client is already registered (never whose client).
+document.addEventListener('DOMContentLoaded', () => {
+  const hint = document.getElementById('duplicate-hint');
+  const form = hint?.closest('form');
+  if (!hint || !form) return;
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+  let timer = 0;
+  let seq = 0;
+  const check = async () => {
+    const phone = form.elements.namedItem('phone')?.value ?? '';
+    const email = form.elements.namedItem('email')?.value ?? '';
+    if (phone.replace(/\D/g, '').length < 7 && !email.includes('@')) {
+      hint.textContent = '';
+      return;
+    }
+    const mine = ++seq;
+    try {
+      const res = await fetch(hint.dataset.checkUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
+        body: JSON.stringify({ phone, email, ...(hint.dataset.excludeId ? { exclude_id: Number(hint.dataset.excludeId) } : {}) }),
+      });
+      if (!res.ok || mine !== seq) return;
+      const { duplicate } = await res.json();
+      hint.textContent = duplicate ? hint.dataset.msgFound : hint.dataset.msgNone;
+      hint.className = `form-text mb-3 ${duplicate ? 'text-warning-emphasis fw-semibold' : 'text-success'}`;
+      hint.dataset.state = duplicate ? 'duplicate' : 'new';
+    } catch {
+      /* the hint is advisory: the server checks again on save */
+    }
+  };
+  for (const name of ['phone', 'email']) {
+    form.elements.namedItem(name)?.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(check, 500);
+    });
+  }
+});

@@ -10,7 +10,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { authRoutes } from './auth/routes.tsx';
 import type { Config } from './config.ts';
+import { commentRoutes } from './comments/routes.tsx';
 import { dashboardRoutes } from './dashboard/routes.tsx';
+import { leadRoutes } from './leads/routes.tsx';
 import type { DatabaseHandle } from './db/database.ts';
 import { registerErrorHandling } from './platform/error-handler.ts';
 import { registerHealth } from './platform/health.ts';
@@ -85,6 +87,7 @@ export async function buildApp({ config, logger, database, redis = null, extraRo
   // Assets from node_modules and public/, served by the app itself (no CDN: the CSP stays strict).
   await app.register(fastifyStatic, { root: path.join(ROOT_DIR, 'public'), prefix: '/static/', maxAge: '1h' });
   await app.register(fastifyStatic, { root: path.join(ROOT_DIR, 'node_modules/bootstrap/dist'), prefix: '/vendor/bootstrap/', decorateReply: false, maxAge: '7d', immutable: true });
+  await app.register(fastifyStatic, { root: path.join(ROOT_DIR, 'node_modules/chart.js/dist'), prefix: '/vendor/chart.js/', decorateReply: false, maxAge: '7d', immutable: true, allowedPath: (p) => p.endsWith('.js') });
   await app.register(fastifyStatic, { root: path.join(ROOT_DIR, 'node_modules/bootstrap-icons/font'), prefix: '/vendor/bootstrap-icons/', decorateReply: false, maxAge: '7d', immutable: true });
 
   // Features.
@@ -92,6 +95,8 @@ export async function buildApp({ config, logger, database, redis = null, extraRo
   await app.register(authRoutes);
   await app.register(profileRoutes);
   await app.register(dashboardRoutes);
+  await app.register(leadRoutes);
+  await app.register(commentRoutes);
   if (extraRoutes) await app.register(async (child) => extraRoutes(child));
 
   return app;

@@ -1,42 +1,85 @@
-// The dashboard shell: metric cards and the empty state; the leads issue fills it with real data.
+// The dashboard (cards, charts, filtered table), its CSV export, and the leaderboard.
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { requireUser } from '../auth/guards.server.ts';
-import type { MessageKey } from '../platform/i18n.ts';
-import type { ViewContext } from '../views/context.ts';
-import { AppPage } from '../views/layout.tsx';
+import { formatDateTime } from '../platform/i18n.ts';
+import { leaderboard } from '../points/points.server.ts';
+import { BUDGETS, COUNTRIES, SOURCES, STATUSES } from '../leads/domain.ts';
+import { formatPhone } from '../leads/schemas.ts';
+import { show } from '../leads/views.tsx';
+import { csvLine } from './csv.ts';
+import * as q from './queries.server.ts';
+import { DashboardPage } from './views.tsx';
+import { LeaderboardPage } from './leaderboard.tsx';
 
-const CARDS: { key: MessageKey; icon: string }[] = [
-  { key: 'dashboard.total', icon: 'people' },
-  { key: 'dashboard.active', icon: 'activity' },
-  { key: 'dashboard.closed', icon: 'trophy' },
-  { key: 'dashboard.transferred', icon: 'arrow-left-right' },
-];
-
-function DashboardPage({ ctx }: { ctx: ViewContext }) {
-  return (
-    <AppPage ctx={ctx} title={ctx.t('dashboard.title')} actions={<a href="/leads/new" class="btn btn-primary btn-sm"><i class="bi bi-plus-lg" aria-hidden="true"></i> {ctx.t('nav.addLead')}</a>}>
-      <p class="text-body-secondary" data-testid="dashboard-hello">{ctx.t('dashboard.hello', { name: ctx.user?.displayName ?? '' })}</p>
-      <div class="row g-3 mb-4">
-        {CARDS.map((c) => (
-          <div class="col-6 col-xl-3">
-            <div class="card metric-card h-100"><div class="card-body">
-              <div class="text-body-secondary small"><i class={`bi bi-${c.icon} me-1`} aria-hidden="true"></i>{ctx.t(c.key)}</div>
-              <div class="fs-3 fw-semibold">0</div>
-            </div></div>
-          </div>
-        ))}
-      </div>
-      <div class="card"><div class="card-body text-center py-5" data-testid="dashboard-empty">
-        <h2 class="h5">{ctx.t('dashboard.empty')}</h2>
-        <p class="text-body-secondary mb-0">{ctx.t('dashboard.emptyHint')}</p>
-      </div></div>
-    </AppPage>
-  );
-}
+const EXPORT_BATCH = 1000;
+const EXPORT_MAX_ROWS = 200_000;
 
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   app.get('/dashboard', async (request, reply) => {
-    requireUser(request);
-    return reply.view((ctx) => <DashboardPage ctx={ctx} />);
+    const user = requireUser(request);
+    const filter = q.filterSchema.parse(request.query ?? {});
+    const [cards, charts, pageData, agents] = [
+      await q.cards(request.db, user, filter),
+      await q.charts(request.db, user, filter),
+      await q.page(request.db, user, filter),
+      user.role === 'admin' ? await request.db.selectFrom('users').select(['id', 'display_name']).where('role', '=', 'agent').orderBy('display_name').execute() : null,
+    ];
+    return reply.view((ctx) => <DashboardPage ctx={ctx} data={{ cards, charts, ...pageData, filter, agents }} />);
   });
+
+  // Streamed in batches, so a large export neither holds the whole table in memory nor one long query.
+  app.get('/leads/export.csv', async (request, reply) => {
+    const user = requireUser(request);
+    const filter = q.filterSchema.parse(request.query ?? {});
+    const t = request.t;
+    const db = request.db;
+    const locale = request.locale;
+    async function* rows() {
+      yield `\uFEFF${csvLine([
+        'ID', t('dashboard.col.deal'), t('dashboard.col.phone'), t('dashboard.col.email'), t('dashboard.col.agent'), t('dashboard.col.budget'),
+        t('dashboard.col.status'), 'HubSpot', t('dashboard.col.country'), t('dashboard.col.source'), t('dashboard.col.created'),
+      ])}`;
+      const ctx = { t, locale } as Parameters<typeof show>[0];
+      for (let offset = 0; offset < EXPORT_MAX_ROWS; offset += EXPORT_BATCH) {
+        const batch = await q.listQuery(db, user, filter).limit(EXPORT_BATCH).offset(offset).execute();
+        let chunk = '';
+        for (const r of batch) {
+          chunk += csvLine([
+            r.id, r.deal_name, formatPhone(r.phone), r.email, r.agent_name, show(ctx, BUDGETS, r.budget), show(ctx, STATUSES, r.status),
+            r.hubspot_stage_label, r.country ? show(ctx, COUNTRIES, r.country) : '', r.source ? show(ctx, SOURCES, r.source) : '',
+            formatDateTime(locale, r.created_at),
+          ]);
+        }
+        if (chunk) yield chunk;
+        if (batch.length < EXPORT_BATCH) break;
+      }
+    }
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '');
+    return reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="leads_${stamp}.csv"`)
+      .header('cache-control', 'no-store')
+      .send(Readable.from(rows()));
+  });
+
+  app.get<{ Querystring: { period?: string } }>('/leaderboard', async (request, reply) => {
+    requireUser(request);
+    const period = request.query.period === 'all' ? 'all' : 'month';
+    const since = period === 'month' ? startOfKyivMonth(new Date()) : null;
+    const rows = await leaderboard(request.db, since);
+    return reply.view((ctx) => <LeaderboardPage ctx={ctx} rows={rows} period={period} />);
+  });
+}
+
+/** The first moment of the current month in Kyiv. */
+export function startOfKyivMonth(now: Date): Date {
+  const [y, m] = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Kyiv', year: 'numeric', month: '2-digit' }).format(now).split('-').map(Number);
+  // Kyiv is UTC+2 or +3; find the instant whose Kyiv wall clock is the 1st 00:00.
+  for (const offset of [2, 3]) {
+    const candidate = new Date(Date.UTC(y!, m! - 1, 1, -offset));
+    const wall = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Kyiv', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' }).format(candidate);
+    if (wall.startsWith(`${y}-${String(m).padStart(2, '0')}-01`) && wall.endsWith('00')) return candidate;
+  }
+  return new Date(Date.UTC(y!, m! - 1, 1));
 }

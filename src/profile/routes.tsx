@@ -4,7 +4,9 @@ import { sql } from 'kysely';
 import { hashPassword, verifyPassword } from '../auth/password.server.ts';
 import { requireUser } from '../auth/guards.server.ts';
 import { changePasswordSchema, profileSchema } from '../auth/schemas.ts';
+import { personalStats } from '../dashboard/queries.server.ts';
 import { NotFound } from '../platform/errors.ts';
+import { totalFor } from '../points/points.server.ts';
 import { endUserSessions } from '../platform/session.ts';
 import { parseForm, typedValues } from '../platform/validation.ts';
 import * as users from '../users/users.server.ts';
@@ -16,7 +18,9 @@ async function loadProfile(request: FastifyRequest): Promise<ProfileData> {
   const user = await users.findById(request.db, me.id);
   if (!user) throw new NotFound();
   const admin = user.admin_id ? await users.findById(request.db, user.admin_id) : undefined;
-  return { user, adminName: admin?.display_name ?? null };
+  const stats = await personalStats(request.db, user.id);
+  const points = await totalFor(request.db, user.id);
+  return { user, adminName: admin?.display_name ?? null, stats: { ...stats, points } };
 }
 
 const profileValues = (d: ProfileData) => ({ username: d.user.username, display_name: d.user.display_name, email: d.user.email });

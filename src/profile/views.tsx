@@ -1,4 +1,5 @@
 import type { User } from '../db/schema.ts';
+import { levelProgress } from '../leads/domain.ts';
 import { formatDateTime } from '../platform/i18n.ts';
 import type { ViewContext } from '../views/context.ts';
 import { Field, FormErrorSummary, type FormState } from '../views/forms.tsx';
@@ -7,6 +8,30 @@ import { AppPage, CsrfField } from '../views/layout.tsx';
 export interface ProfileData {
   user: User;
   adminName: string | null;
+  stats: { leads: number; closed: number; conversion: number; points: number };
+}
+
+function Stats({ ctx, stats }: { ctx: ViewContext; stats: ProfileData['stats'] }) {
+  const progress = levelProgress(stats.points);
+  const tiles: [Parameters<typeof ctx.t>[0], string, string][] = [
+    ['profile.leads', String(stats.leads), 'stat-leads'], ['profile.deals', String(stats.closed), 'stat-deals'],
+    ['profile.conversion', `${stats.conversion} %`, 'stat-conversion'], ['profile.points', String(stats.points), 'stat-points'],
+  ];
+  return (
+    <div class="card mt-4"><div class="card-body">
+      <h2 class="h5">{ctx.t('profile.stats')}</h2>
+      <div class="row g-2 text-center mb-3">
+        {tiles.map(([label, value, testid]) => (
+          <div class="col-6"><div class="border rounded p-2"><div class="fs-4 fw-semibold" data-testid={testid}>{value}</div><div class="small text-body-secondary">{ctx.t(label)}</div></div></div>
+        ))}
+      </div>
+      <div class="d-flex justify-content-between small">
+        <span>{ctx.t('profile.level')}: <strong data-testid="stat-level">{ctx.t(progress.level.label)}</strong></span>
+        <span>{progress.next ? ctx.t('profile.nextLevel', { level: ctx.t(progress.next.label), points: progress.remaining ?? 0 }) : ctx.t('profile.topLevel')}</span>
+      </div>
+      <progress class="w-100 level-progress" max={100} value={progress.percent} aria-label={ctx.t('profile.level')}></progress>
+    </div></div>
+  );
 }
 
 export function PasswordForm({ ctx, form }: { ctx: ViewContext; form: FormState }) {
@@ -40,6 +65,7 @@ export function ProfilePage({ ctx, data, profileForm, passwordForm }: { ctx: Vie
               <dt class="col-5">{ctx.t('profile.lastLogin')}</dt><dd class="col-7">{user.last_login_at ? formatDateTime(ctx.locale, user.last_login_at) : ctx.t('profile.never')}</dd>
             </dl>
           </div></div>
+          <Stats ctx={ctx} stats={data.stats} />
         </div>
         <div class="col-12 col-lg-7">
           <div class="card mb-4"><div class="card-body">

@@ -22,6 +22,8 @@ function Head({ ctx, title }: { ctx: ViewContext; title: string }) {
       <link rel="stylesheet" href="/static/app.css" />
       <script src="/vendor/bootstrap/js/bootstrap.bundle.min.js" defer></script>
       <script src="/static/app.js" defer></script>
+      {ctx.path === '/dashboard' && <script src="/vendor/chart.js/chart.umd.min.js" defer></script>}
+      {ctx.path === '/dashboard' && <script src="/static/charts.js" defer></script>}
     </head>
   );
 }
@@ -63,6 +65,7 @@ const NAV: NavItem[] = [
   { href: '/dashboard', icon: 'speedometer2', label: 'nav.dashboard' },
   { href: '/leads/new', icon: 'plus-circle', label: 'nav.addLead', primary: true },
   { href: '/properties', icon: 'buildings', label: 'nav.properties' },
+  { href: '/leaderboard', icon: 'bar-chart', label: 'nav.leaderboard' },
   { href: '/knowledge', icon: 'book', label: 'nav.knowledge' },
   { href: '/profile', icon: 'person-circle', label: 'nav.profile' },
   { href: '/admin/verification', icon: 'patch-check', label: 'nav.verification', adminOnly: true },

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Db } from '../../src/db/database.ts';
 import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger, type LogHandle } from '../../src/platform/logging.ts';
@@ -24,6 +25,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
   dbOverrides?: Partial<Config['database']>;
+  /** Replaces the Kysely instance the app uses (e.g. with a query-counting plugin). */
+  wrapDb?: (db: Db) => Db;
 }
 
 export async function startTestApp(kind: DbKind, opts: TestAppOptions = {}): Promise<TestApp> {
@@ -34,7 +37,8 @@ export async function startTestApp(kind: DbKind, opts: TestAppOptions = {}): Pro
   });
   const log = createLogger(config.log);
   const database = await createTestDatabase(kind, opts.dbOverrides);
-  const app = await buildApp({ config, logger: log.logger, database: database.handle, extraRoutes: opts.extraRoutes });
+  const handle = opts.wrapDb ? { ...database.handle, db: opts.wrapDb(database.handle.db) } : database.handle;
+  const app = await buildApp({ config, logger: log.logger, database: handle, extraRoutes: opts.extraRoutes });
   await app.ready();
   return {
     app, config, database, log, logDir: config.log.dir,

@@ -1,0 +1,137 @@
+// Dashboard figures and the filtered, sorted, paged lead list. A fixed number of queries per page
+// (cards, three charts, one page of rows with its total): no per-row lookups.
+import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
+import { z } from 'zod';
+import type { Database } from '../db/schema.ts';
+import { ACTIVE_STATUSES, COUNTRIES, SOURCES, STATUSES, values } from '../leads/domain.ts';
+import { leadScope } from '../leads/leads.server.ts';
+import type { CurrentUser } from '../views/context.ts';
+
+type DbLike = Kysely<Database> | Transaction<Database>;
+export const PAGE_SIZE = 20;
+
+export const SORTS = ['created_at', 'updated_at', 'deal_name', 'agent', 'budget', 'status', 'country', 'source'] as const;
+export type SortKey = (typeof SORTS)[number];
+
+const blank = (v: unknown) => (v === '' ? undefined : v);
+export const filterSchema = z.object({
+  status: z.preprocess(blank, z.enum(values(STATUSES)).optional()).catch(undefined),
+  stage: z.preprocess(blank, z.string().regex(/^\d{1,20}$/).optional()).catch(undefined),
+  source: z.preprocess(blank, z.enum(values(SOURCES)).optional()).catch(undefined),
+  country: z.preprocess(blank, z.enum(values(COUNTRIES)).optional()).catch(undefined),
+  from: z.preprocess(blank, z.iso.date().optional()).catch(undefined),
+  to: z.preprocess(blank, z.iso.date().optional()).catch(undefined),
+  agent: z.preprocess(blank, z.union([z.literal('mine'), z.coerce.number().int().positive()]).optional()).catch(undefined),
+  duplicates: z.preprocess(blank, z.literal('1').optional()).catch(undefined),
+  q: z.preprocess(blank, z.string().trim().max(100).optional()).catch(undefined),
+  sort: z.preprocess(blank, z.enum(SORTS).default('created_at')).catch('created_at'),
+  order: z.preprocess(blank, z.enum(['asc', 'desc']).default('desc')).catch('desc'),
+  page: z.preprocess(blank, z.coerce.number().int().min(1).max(100000).default(1)).catch(1),
+});
+export type LeadFilter = z.output<typeof filterSchema>;
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The WHERE clause shared by cards, charts, table and CSV: scope first, then the user's filters. */
+export function filtered(user: CurrentUser, f: Omit<LeadFilter, 'sort' | 'order' | 'page'>) {
+  return (eb: ExpressionBuilder<Database, 'leads'>) => {
+    const and = [leadScope(user)(eb)];
+    if (f.status) and.push(eb('leads.status', '=', f.status));
+    if (f.stage) and.push(eb('leads.hubspot_stage_id', '=', f.stage));
+    if (f.source) and.push(eb('leads.source', '=', f.source));
+    if (f.country) and.push(eb('leads.country', '=', f.country));
+    if (f.duplicates) and.push(eb('leads.possible_duplicate', '=', true));
+    if (f.from) and.push(eb('leads.created_at', '>=', sql<Date>`(${f.from}::date)::timestamp at time zone 'Europe/Kyiv'`));
+    if (f.to) and.push(eb('leads.created_at', '<', sql<Date>`(${f.to}::date + 1)::timestamp at time zone 'Europe/Kyiv'`));
+    if (user.role === 'admin' && f.agent === 'mine') {
+      and.push(eb('leads.agent_id', 'in', eb.selectFrom('users').select('users.id').where('users.admin_id', '=', user.id)));
+    } else if (user.role === 'admin' && typeof f.agent === 'number') {
+      and.push(eb('leads.agent_id', '=', f.agent));
+    }
+    if (f.q) {
+      const like = `%${escapeLike(f.q.toLowerCase())}%`;
+      const digits = f.q.replace(/\D/g, '');
+      const ors = [eb(sql`lower(leads.deal_name)`, 'like', like), eb(sql`lower(leads.email)`, 'like', like)];
+      if (digits.length >= 3) {
+        ors.push(eb('leads.phone', 'like', `%${digits}%`), eb('leads.second_phone', 'like', `%${digits}%`));
+      }
+      and.push(eb.or(ors));
+    }
+    return eb.and(and);
+  };
+}
+
+export interface Cards { total: number; active: number; closed: number; transferred: number; conversion: number }
+
+export async function cards(db: DbLike, user: CurrentUser, f: LeadFilter): Promise<Cards> {
+  const row = await db.selectFrom('leads')
+    .select([
+      sql<number>`count(*)::int`.as('total'),
+      sql<number>`(count(*) filter (where status in (${sql.join(ACTIVE_STATUSES)})))::int`.as('active'),
+      sql<number>`(count(*) filter (where status = 'closed'))::int`.as('closed'),
+      sql<number>`(count(*) filter (where is_transferred))::int`.as('transferred'),
+    ])
+    .where(filtered(user, f)).executeTakeFirstOrThrow();
+  return { ...row, conversion: row.total ? Math.round((row.closed / row.total) * 1000) / 10 : 0 };
+}
+
+export interface Charts {
+  weekly: { week: string; count: number }[];
+  byStage: { label: string; status: string; count: number }[];
+  bySource: { source: string | null; count: number }[];
+}
+
+export async function charts(db: DbLike, user: CurrentUser, f: LeadFilter): Promise<Charts> {
+  const where = filtered(user, f);
+  const weekExpr = sql<string>`to_char(date_trunc('week', leads.created_at at time zone 'Europe/Kyiv'), 'YYYY-MM-DD')`;
+  const [weekly, byStage, bySource] = await Promise.all([
+    db.selectFrom('leads').select([weekExpr.as('week'), sql<number>`count(*)::int`.as('count')])
+      .where(where).where('leads.created_at', '>=', sql<Date>`now() - interval '12 weeks'`)
+      .groupBy(sql`1`).orderBy(sql`1`).execute(),
+    db.selectFrom('leads').select([sql<string>`coalesce(hubspot_stage_label, '')`.as('label'), 'status', sql<number>`count(*)::int`.as('count')])
+      .where(where).groupBy(sql`1`).groupBy('status').orderBy('count', 'desc').execute(),
+    db.selectFrom('leads').select(['source', sql<number>`count(*)::int`.as('count')])
+      .where(where).groupBy('source').orderBy('count', 'desc').execute(),
+  ]);
+  return { weekly, byStage, bySource };
+}
+
+const SORT_COLUMNS: Record<SortKey, string> = {
+  created_at: 'leads.created_at', updated_at: 'leads.updated_at', deal_name: 'leads.deal_name', agent: 'users.display_name',
+  budget: 'leads.budget', status: 'leads.status', country: 'leads.country', source: 'leads.source',
+};
+
+export function listQuery(db: DbLike, user: CurrentUser, f: LeadFilter) {
+  const dir = f.order === 'asc' ? sql`asc` : sql`desc`;
+  return db.selectFrom('leads')
+    .innerJoin('users', 'users.id', 'leads.agent_id')
+    .select([
+      'leads.id', 'leads.deal_name', 'leads.phone', 'leads.email', 'leads.budget', 'leads.status', 'leads.hubspot_stage_label',
+      'leads.country', 'leads.source', 'leads.is_transferred', 'leads.possible_duplicate', 'leads.created_at', 'leads.updated_at',
+      'leads.agent_id', 'users.display_name as agent_name',
+    ])
+    .where(filtered(user, f))
+    .orderBy(sql`${sql.ref(SORT_COLUMNS[f.sort])} ${dir} nulls last`)
+    .orderBy('leads.id', f.order === 'asc' ? 'asc' : 'desc');
+}
+
+export type LeadRow = Awaited<ReturnType<ReturnType<typeof listQuery>['execute']>>[number];
+
+export async function page(db: DbLike, user: CurrentUser, f: LeadFilter): Promise<{ rows: LeadRow[]; total: number; pages: number }> {
+  const rows = await listQuery(db, user, f)
+    .select(sql<number>`(count(*) over ())::int`.as('total_count'))
+    .limit(PAGE_SIZE).offset((f.page - 1) * PAGE_SIZE).execute();
+  const total = (rows[0] as { total_count?: number } | undefined)?.total_count
+    ?? (f.page > 1 ? (await db.selectFrom('leads').select(sql<number>`count(*)::int`.as('n')).where(filtered(user, f)).executeTakeFirstOrThrow()).n : 0);
+  return { rows, total, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) };
+}
+
+export async function personalStats(db: DbLike, userId: number): Promise<{ leads: number; closed: number; conversion: number }> {
+  const row = await db.selectFrom('leads').select([
+    sql<number>`count(*)::int`.as('leads'),
+    sql<number>`(count(*) filter (where status = 'closed'))::int`.as('closed'),
+  ]).where('agent_id', '=', userId).executeTakeFirstOrThrow();
+  return { ...row, conversion: row.leads ? Math.round((row.closed / row.leads) * 1000) / 10 : 0 };
+}

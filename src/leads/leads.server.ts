@@ -1,0 +1,138 @@
+// Leads: ownership-scoped data access and the state changes (create, edit, close, reopen, delete).
+// Every query that touches a lead goes through leadScope(), so an agent can only ever reach their own.
+import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
+import type { Database, Lead } from '../db/schema.ts';
+import { NotFound, ValidationFailed } from '../platform/errors.ts';
+import * as points from '../points/points.server.ts';
+import type { CurrentUser } from '../views/context.ts';
+import type { CreateLeadInput, UpdateLeadInput } from './schemas.ts';
+
+type DbLike = Kysely<Database> | Transaction<Database>;
+
+/** The leads a user may see: an agent their own, an admin all. */
+export function leadScope(user: CurrentUser) {
+  return (eb: ExpressionBuilder<Database, 'leads'>) => (user.role === 'admin' ? eb.val(true) : eb('leads.agent_id', '=', user.id));
+}
+
+/** A lead the user may see; another agent's lead is simply "not found". */
+export async function findLeadForUser(db: DbLike, user: CurrentUser, id: number, opts: { forUpdate?: boolean } = {}): Promise<Lead> {
+  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFound();
+  let q = db.selectFrom('leads').selectAll().where('id', '=', id).where(leadScope(user));
+  if (opts.forUpdate) q = q.forUpdate();
+  const lead = await q.executeTakeFirst();
+  if (!lead) throw new NotFound();
+  return lead;
+}
+
+export interface DuplicateProbe { phone?: string | null; second_phone?: string | null; email?: string | null }
+
+/** Ids of other leads with the same phone (either field) or email. Only admins ever see which. */
+export async function findDuplicates(db: DbLike, probe: DuplicateProbe, excludeId?: number): Promise<number[]> {
+  const phones = [probe.phone, probe.second_phone].filter((p): p is string => !!p);
+  const email = probe.email?.toLowerCase() ?? null;
+  if (phones.length === 0 && !email) return [];
+  let q = db.selectFrom('leads').select('id').where((eb) => {
+    const ors = [];
+    if (phones.length) ors.push(eb('phone', 'in', phones), eb('second_phone', 'in', phones));
+    if (email) ors.push(eb(sql`lower(email)`, '=', email));
+    return eb.or(ors);
+  }).orderBy('id').limit(20);
+  if (excludeId) q = q.where('id', '!=', excludeId);
+  return (await q.execute()).map((r) => r.id);
+}
+
+/** Agents (and admins) an admin may make responsible for a lead. */
+export function assignableAgents(db: DbLike): Promise<{ id: number; display_name: string; role: 'agent' | 'admin'; admin_id: number | null }[]> {
+  return db.selectFrom('users').select(['id', 'display_name', 'role', 'admin_id']).where('is_active', '=', true).orderBy('role', 'desc').orderBy('display_name').execute();
+}
+
+async function resolveAgent(db: DbLike, user: CurrentUser, requested: number | null, fallback: number): Promise<number> {
+  if (user.role !== 'admin') return fallback; // an agent's lead is always their own
+  if (requested === null) return fallback;
+  const target = await db.selectFrom('users').select('id').where('id', '=', requested).where('is_active', '=', true).executeTakeFirst();
+  if (!target) throw new ValidationFailed({ agent_id: 'validation.agent' });
+  return target.id;
+}
+
+export async function createLead(db: DbLike, user: CurrentUser, input: CreateLeadInput): Promise<{ lead: Lead; duplicate: boolean }> {
+  const agentId = await resolveAgent(db, user, input.agent_id, user.id);
+  const duplicates = await findDuplicates(db, input);
+  const { agent_id: _ignored, ...fields } = input;
+  const lead = await db.insertInto('leads').values({
+    ...fields, agent_id: agentId, created_by: user.id, status: 'new', possible_duplicate: duplicates.length > 0,
+  }).returningAll().executeTakeFirstOrThrow();
+  await points.award(db, agentId, lead.id, 'lead_created');
+  if (duplicates.length > 0) {
+    await db.updateTable('leads').set({ possible_duplicate: true }).where('id', 'in', duplicates).execute();
+  }
+  return { lead, duplicate: duplicates.length > 0 };
+}
+
+export async function updateLead(db: DbLike, user: CurrentUser, id: number, input: UpdateLeadInput): Promise<Lead> {
+  const lead = await findLeadForUser(db, user, id, { forUpdate: true });
+  const agentId = await resolveAgent(db, user, input.agent_id, lead.agent_id);
+  const { agent_id: _a, status, ...fields } = input;
+  const duplicates = await findDuplicates(db, input, lead.id);
+  const updated = await db.updateTable('leads')
+    .set({ ...fields, agent_id: agentId, possible_duplicate: duplicates.length > 0 || lead.possible_duplicate, updated_at: sql`now()` })
+    .where('id', '=', lead.id).returningAll().executeTakeFirstOrThrow();
+  if (duplicates.length > 0) await db.updateTable('leads').set({ possible_duplicate: true }).where('id', 'in', duplicates).execute();
+  if (status !== lead.status) return setStatus(db, { ...updated }, status);
+  return updated;
+}
+
+/** Status changes carry the points rules: closing pays once, reopening reverses it. */
+export async function setStatus(db: DbLike, lead: Lead, status: Lead['status']): Promise<Lead> {
+  if (status === lead.status) return lead;
+  const closing = status === 'closed';
+  const reopening = lead.status === 'closed';
+  const updated = await db.updateTable('leads')
+    .set({ status, closed_at: closing ? sql`now()` : null, updated_at: sql`now()` })
+    .where('id', '=', lead.id).returningAll().executeTakeFirstOrThrow();
+  if (closing) await points.award(db, lead.agent_id, lead.id, 'deal_closed');
+  if (reopening) await points.reverse(db, lead.id, ['deal_closed', 'deal_reopened'], 'deal_reopened');
+  return updated;
+}
+
+export async function closeDeal(db: DbLike, user: CurrentUser, id: number): Promise<{ lead: Lead; awarded: boolean }> {
+  const lead = await findLeadForUser(db, user, id, { forUpdate: true });
+  if (lead.status === 'closed') return { lead, awarded: false };
+  return { lead: await setStatus(db, lead, 'closed'), awarded: true };
+}
+
+export async function reopenDeal(db: DbLike, user: CurrentUser, id: number): Promise<Lead> {
+  const lead = await findLeadForUser(db, user, id, { forUpdate: true });
+  return lead.status === 'closed' ? setStatus(db, lead, 'qualified') : lead;
+}
+
+export async function setTransferred(db: DbLike, user: CurrentUser, id: number, value: boolean): Promise<Lead> {
+  const lead = await findLeadForUser(db, user, id, { forUpdate: true });
+  return db.updateTable('leads').set({ is_transferred: value, updated_at: sql`now()` }).where('id', '=', lead.id).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function reassign(db: DbLike, admin: CurrentUser, id: number, agentId: number): Promise<{ lead: Lead; agentName: string }> {
+  const lead = await findLeadForUser(db, admin, id, { forUpdate: true });
+  const target = await db.selectFrom('users').select(['id', 'display_name']).where('id', '=', agentId).where('is_active', '=', true).executeTakeFirst();
+  if (!target) throw new ValidationFailed({ agent_id: 'validation.agent' });
+  const updated = await db.updateTable('leads').set({ agent_id: target.id, updated_at: sql`now()` }).where('id', '=', lead.id).returningAll().executeTakeFirstOrThrow();
+  return { lead: updated, agentName: target.display_name };
+}
+
+/** Deleting a lead removes its comments and reverses every point it earned anyone. */
+export async function deleteLead(db: DbLike, admin: CurrentUser, id: number): Promise<void> {
+  const lead = await findLeadForUser(db, admin, id, { forUpdate: true });
+  await points.reverse(db, lead.id, ['lead_created', 'deal_closed', 'deal_reopened', 'lead_deleted'], 'lead_deleted');
+  await db.deleteFrom('leads').where('id', '=', lead.id).execute();
+}
+
+/** Days until the next birthday (0 = today), or null; computed in Kyiv for the current year. */
+export function daysUntilBirthday(birthDate: string | null, today: Date = new Date()): number | null {
+  if (!birthDate) return null;
+  const [, m, d] = birthDate.split('-').map(Number);
+  const kyiv = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Kyiv', year: 'numeric', month: '2-digit', day: '2-digit' }).format(today);
+  const [y, tm, td] = kyiv.split('-').map(Number);
+  const todayUtc = Date.UTC(y!, tm! - 1, td!);
+  let next = Date.UTC(y!, m! - 1, d!);
+  if (next < todayUtc) next = Date.UTC(y! + 1, m! - 1, d!);
+  return Math.round((next - todayUtc) / 86_400_000);
+}
