@@ -185,6 +185,19 @@ for (const kind of databaseKinds()) {
       assert.ok(few <= 8, `dashboard used ${few} queries`);
     });
 
+    test('a synced lead shows its HubSpot stage label and can be filtered by stage', async () => {
+      const { id } = await t.app.db.insertInto('leads').values({
+        agent_id: borisId, deal_name: 'Синхронізований', phone: '+380501119999', budget: 'до 200к',
+        hubspot_deal_id: '9001', hubspot_stage_id: '3204738265', hubspot_stage_label: 'Переговоры', status: 'qualified',
+      }).returning('id').executeTakeFirstOrThrow();
+      const page = await boris.get(`/leads/${id}`);
+      assert.match(page.body, /data-testid="status-badge">Переговоры</);
+      assert.doesNotMatch(page.body, /Очікує синхронізації/);
+      const filtered = await boris.get('/dashboard?stage=3204738265');
+      assert.equal((filtered.body.match(/data-lead-id=/g) ?? []).length, 1);
+      assert.match(filtered.body, /Синхронізований/);
+    });
+
     test('CSV export follows the filter, only own leads, and neutralises formulas', async () => {
       await t.app.db.insertInto('leads').values({ agent_id: borisId, deal_name: '=HYPERLINK("http://evil","x")', phone: '+380501110000', budget: 'до 200к' }).execute();
       const res = await boris.get('/leads/export.csv');

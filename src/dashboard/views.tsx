@@ -1,6 +1,7 @@
 import { formatDateTime, type MessageKey } from '../platform/i18n.ts';
 import { BUDGETS, COUNTRIES, SOURCES, STATUSES } from '../leads/domain.ts';
 import { formatPhone } from '../leads/schemas.ts';
+import { DEFAULT_STAGES } from '../leads/stages.ts';
 import { show, StatusBadge, toSelect } from '../leads/views.tsx';
 import type { ViewContext } from '../views/context.ts';
 import { AppPage } from '../views/layout.tsx';
@@ -93,6 +94,13 @@ export function DashboardPage({ ctx, data }: { ctx: ViewContext; data: Dashboard
           <select id="flt-status" name="status" class="form-select form-select-sm">
             <option value="">{ctx.t('dashboard.allStatuses')}</option>
             {toSelect(ctx, STATUSES).map((o) => <option value={o.value} selected={f.status === o.value}>{o.label}</option>)}
+          </select>
+        </div>
+        <div class="col-6 col-md-2">
+          <label class="form-label small" for="flt-stage">{ctx.t('dashboard.stage')}</label>
+          <select id="flt-stage" name="stage" class="form-select form-select-sm">
+            <option value="">{ctx.t('dashboard.allStages')}</option>
+            {DEFAULT_STAGES.map((st) => <option value={st.id} selected={f.stage === st.id}>{st.label}</option>)}
           </select>
         </div>
         <div class="col-6 col-md-2">

@@ -26,7 +26,8 @@ async function loadLeadPage(request: FastifyRequest, id: number): Promise<LeadPa
   if (user.role === 'admin' && lead.possible_duplicate) {
     const ids = await leads.findDuplicates(request.db, lead, lead.id);
     duplicates = ids.length === 0 ? [] : await request.db.selectFrom('leads').innerJoin('users', 'users.id', 'leads.agent_id')
-      .select(['leads.id', 'leads.deal_name', 'users.display_name as agent_name', 'leads.created_at']).where('leads.id', 'in', ids).orderBy('leads.created_at').execute();
+      .select(['leads.id', 'leads.deal_name', 'leads.phone', 'leads.second_phone', 'leads.email', 'leads.status', 'leads.hubspot_stage_label', 'users.display_name as agent_name', 'leads.created_at'])
+      .where('leads.id', 'in', ids).orderBy('leads.created_at').execute();
   }
   return { lead, agentName: agent?.display_name ?? '', duplicates, agents: await agentChoices(request) };
 }

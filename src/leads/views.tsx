@@ -109,10 +109,35 @@ function Row({ label, children }: { label: string; children: import('preact').Co
   return <><dt class="col-sm-5 text-body-secondary">{label}</dt><dd class="col-sm-7">{children}</dd></>;
 }
 
+export interface DuplicateRow {
+  id: number; deal_name: string; phone: string; second_phone: string | null; email: string | null;
+  status: Lead['status']; hubspot_stage_label: string | null; agent_name: string; created_at: Date;
+}
+
+/** Admins compare a lead with its possible duplicates side by side: who registered the client first. */
+function DuplicatesTable({ ctx, lead, agentName, rows }: { ctx: ViewContext; lead: Lead; agentName: string; rows: DuplicateRow[] }) {
+  const all: DuplicateRow[] = [{ ...lead, agent_name: agentName }, ...rows].sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
+  const line = (label: string, cell: (r: DuplicateRow) => import('preact').ComponentChildren) => (
+    <tr><th scope="row" class="text-body-secondary fw-normal">{label}</th>{all.map((r) => <td class={r.id === lead.id ? 'table-active' : undefined}>{cell(r)}</td>)}</tr>
+  );
+  return (
+    <div class="table-responsive"><table class="table table-sm mb-0">
+      <thead><tr><th></th>{all.map((r) => <th scope="col">{r.id === lead.id ? r.deal_name : <a href={`/leads/${r.id}`}>{r.deal_name}</a>}</th>)}</tr></thead>
+      <tbody>
+        {line(ctx.t('lead.createdAt'), (r) => formatDateTime(ctx.locale, r.created_at))}
+        {line(ctx.t('lead.agent'), (r) => r.agent_name)}
+        {line(ctx.t('lead.field.phone'), (r) => [formatPhone(r.phone), r.second_phone ? `, ${formatPhone(r.second_phone)}` : ''].join(''))}
+        {line(ctx.t('lead.field.email'), (r) => r.email ?? '—')}
+        {line(ctx.t('lead.field.status'), (r) => <StatusBadge ctx={ctx} lead={r} />)}
+      </tbody>
+    </table></div>
+  );
+}
+
 export interface LeadPageData {
   lead: Lead;
   agentName: string;
-  duplicates: { id: number; deal_name: string; agent_name: string; created_at: Date }[] | null;
+  duplicates: DuplicateRow[] | null;
   agents: AgentChoice[] | null;
 }
 
@@ -190,9 +215,7 @@ export function LeadPage({ ctx, data, comments }: { ctx: ViewContext; data: Lead
       {data.duplicates && data.duplicates.length > 0 && (
         <div class="card mt-3 border-danger" data-testid="duplicates"><div class="card-body">
           <h2 class="h6">{ctx.t('lead.duplicatesTitle')}</h2>
-          <ul class="mb-0">
-            {data.duplicates.map((d) => <li><a href={`/leads/${d.id}`}>{d.deal_name}</a> — {d.agent_name}, {formatDateTime(ctx.locale, d.created_at)}</li>)}
-          </ul>
+          <DuplicatesTable ctx={ctx} lead={lead} agentName={data.agentName} rows={data.duplicates} />
         </div></div>
       )}
       <section id="comments" class="mt-4">

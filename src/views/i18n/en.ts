@@ -306,6 +306,8 @@ export const en: Record<MessageKey, string> = {
   "profile.level": "Level",
   "profile.nextLevel": "To «{level}»: {points} points",
   "profile.topLevel": "Top level reached",
+  "dashboard.stage": "HubSpot stage",
+  "dashboard.allStages": "All stages",
   'common.cancel': 'Cancel',
   'common.close': 'Close',
 };

@@ -305,6 +305,8 @@ export const uk = {
   "profile.level": "Рівень",
   "profile.nextLevel": "До рівня «{level}»: {points} поінтів",
   "profile.topLevel": "Найвищий рівень досягнуто",
+  "dashboard.stage": "Етап HubSpot",
+  "dashboard.allStages": "Усі етапи",
   'common.cancel': 'Скасувати',
   'common.close': 'Закрити',
 } as const;
