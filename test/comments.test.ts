@@ -190,7 +190,7 @@ for (const kind of databaseKinds()) {
       for (const parent of [foreign, 'abc', 99999999999]) {
         const res = await owner.json('POST', `/api/leads/${leadId}/comments`, { body: 'Відповідь', parent_id: parent });
         assert.equal(res.statusCode, 400, `parent ${parent}`);
-        assert.equal(jsonError(res).fields?.parent_id, 'Некоректне значення');
+        assert.equal(jsonError(res).fields?.parent_id, 'Коментар, на який ви відповідали, видалено. Текст можна надіслати як звичайний коментар.');
       }
       // On the page, the text comes back in a form that posts it as a plain comment.
       const form = await owner.post(`/leads/${leadId}/comments`, { body: 'Не загубіть мене', parent_id: String(foreign) });

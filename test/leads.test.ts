@@ -76,6 +76,7 @@ for (const kind of databaseKinds()) {
       assert.equal((await anna.post(`/leads/${id}/reassign`, { agent_id: String(borisId) })).statusCode, 403);
       assert.equal((await anna.post(`/leads/${id}/delete`)).statusCode, 403);
       assert.equal((await boris.get('/leads/not-a-number')).statusCode, 404);
+      assert.equal((await boris.get('/leads/99999999999')).statusCode, 404, 'an id beyond integer range is not a 500');
       const lead = await t.app.db.selectFrom('leads').select(['agent_id', 'status']).where('id', '=', id).executeTakeFirstOrThrow();
       assert.deepEqual(lead, { agent_id: annaId, status: 'new' });
     });

@@ -101,7 +101,7 @@ const parseBody = (body: string) => parseOrThrow(commentBodySchema, { body }).bo
 
 /** The top-level comment a reply should hang under, which must be on the same lead. */
 async function resolveParent(db: DbLike, leadId: number, parentId: number): Promise<number> {
-  const invalid = () => new ValidationFailed({ parent_id: 'validation.invalid' });
+  const invalid = () => new ValidationFailed({ parent_id: 'comment.parentGone' });
   if (!Number.isSafeInteger(parentId) || parentId <= 0 || parentId > MAX_ID) throw invalid();
   const parent = await db.selectFrom('comments').select(['id', 'parent_id']).where('id', '=', parentId).where('lead_id', '=', leadId).executeTakeFirst();
   if (!parent) throw invalid();

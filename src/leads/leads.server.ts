@@ -16,7 +16,7 @@ export function leadScope(user: CurrentUser) {
 
 /** A lead the user may see; another agent's lead is simply "not found". */
 export async function findLeadForUser(db: DbLike, user: CurrentUser, id: number, opts: { forUpdate?: boolean } = {}): Promise<Lead> {
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFound();
+  if (!Number.isSafeInteger(id) || id <= 0 || id > 2_147_483_647) throw new NotFound();
   let q = db.selectFrom('leads').selectAll().where('id', '=', id).where(leadScope(user));
   if (opts.forUpdate) q = q.forUpdate();
   const lead = await q.executeTakeFirst();

@@ -308,6 +308,7 @@ export const en: Record<MessageKey, string> = {
   "profile.topLevel": "Top level reached",
   "dashboard.stage": "HubSpot stage",
   "dashboard.allStages": "All stages",
+  "comment.parentGone": "The comment you replied to has been deleted. You can post your text as a regular comment.",
   'common.cancel': 'Cancel',
   'common.close': 'Close',
 };

@@ -307,6 +307,7 @@ export const uk = {
   "profile.topLevel": "Найвищий рівень досягнуто",
   "dashboard.stage": "Етап HubSpot",
   "dashboard.allStages": "Усі етапи",
+  "comment.parentGone": "Коментар, на який ви відповідали, видалено. Текст можна надіслати як звичайний коментар.",
   'common.cancel': 'Скасувати',
   'common.close': 'Закрити',
 } as const;
