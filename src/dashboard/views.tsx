@@ -65,7 +65,7 @@ export function DashboardPage({ ctx, data }: { ctx: ViewContext; data: Dashboard
   const statusLabel = (s: string) => show(ctx, STATUSES, s);
   const charts = data.charts;
   return (
-    <AppPage ctx={ctx} title={ctx.t('dashboard.title')} actions={<a href="/leads/new" class="btn btn-primary btn-sm"><i class="bi bi-plus-lg" aria-hidden="true"></i> {ctx.t('nav.addLead')}</a>}>
+    <AppPage ctx={ctx} title={ctx.t('dashboard.title')} actions={<a href="/leads/new" class="btn btn-primary btn-sm"><i class="bi bi-plus-lg" aria-hidden="true"></i> <span class="btn-label">{ctx.t('nav.addLead')}</span></a>}>
       <p class="text-body-secondary" data-testid="dashboard-hello">{ctx.t('dashboard.hello', { name: ctx.user?.displayName ?? '' })}</p>
       <div class="row g-3 mb-3">
         {CARD_DEFS.map((c) => (

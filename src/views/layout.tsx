@@ -54,7 +54,7 @@ export function LanguageSwitch({ ctx }: { ctx: ViewContext }) {
       <input type="hidden" name="locale" value={other} />
       <input type="hidden" name="next" value={ctx.path} />
       <button type="submit" class="btn btn-sm btn-outline-secondary" lang={other} data-testid="switch-language">
-        <i class="bi bi-translate" aria-hidden="true"></i> {other === 'en' ? 'English' : 'Українська'}
+        <i class="bi bi-translate" aria-hidden="true"></i> <span class="btn-label">{other === 'en' ? 'English' : 'Українська'}</span>
       </button>
     </form>
   );
