@@ -92,7 +92,55 @@ export interface PointsEventsTable {
   created_at: Timestamp;
 }
 
+export interface SyncItemsTable {
+  id: Generated<number>;
+  entity_type: 'lead' | 'comment';
+  entity_id: number;
+  op: 'upsert' | 'delete';
+  version: Generated<number>;
+  synced_version: Generated<number>;
+  status: ColumnType<SyncStatus, SyncStatus | undefined, SyncStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  claimed_until: NullableTimestamp;
+  claimed_by: string | null;
+  last_error: string | null;
+  last_error_at: NullableTimestamp;
+  payload: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  synced_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+export type SyncStatus = 'pending' | 'synced' | 'failed' | 'parked';
+
+export interface HubspotOwnersTable {
+  id: string;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  updated_at: Timestamp;
+}
+
+export interface HubspotUnassignedTable {
+  deal_id: string;
+  deal_name: string | null;
+  owner_id: string | null;
+  owner_email: string | null;
+  stage_id: string | null;
+  seen_at: Timestamp;
+}
+
+export interface SyncStateTable {
+  key: string;
+  value: string;
+  updated_at: Timestamp;
+}
+
 export interface Database {
+  sync_items: SyncItemsTable;
+  hubspot_owners: HubspotOwnersTable;
+  hubspot_unassigned: HubspotUnassignedTable;
+  sync_state: SyncStateTable;
   users: UsersTable;
   sessions: SessionsTable;
   leads: LeadsTable;
@@ -102,6 +150,7 @@ export interface Database {
 
 export type Lead = Selectable<LeadsTable>;
 export type Comment = Selectable<CommentsTable>;
+export type SyncItem = Selectable<SyncItemsTable>;
 
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;

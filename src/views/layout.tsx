@@ -53,7 +53,7 @@ export function LanguageSwitch({ ctx }: { ctx: ViewContext }) {
       <CsrfField ctx={ctx} />
       <input type="hidden" name="locale" value={other} />
       <input type="hidden" name="next" value={ctx.path} />
-      <button type="submit" class="btn btn-sm btn-outline-secondary" lang={other} data-testid="switch-language">
+      <button type="submit" class="btn btn-sm btn-outline-secondary" lang={other} data-testid="switch-language" aria-label={other === 'en' ? 'English' : 'Українська'}>
         <i class="bi bi-translate" aria-hidden="true"></i> <span class="btn-label">{other === 'en' ? 'English' : 'Українська'}</span>
       </button>
     </form>
