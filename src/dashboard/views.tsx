@@ -36,11 +36,11 @@ const CARD_DEFS: { key: keyof Cards; label: MessageKey; icon: string; suffix?: s
   { key: 'conversion', label: 'dashboard.conversion', icon: 'graph-up', suffix: ' %' },
 ];
 
-function SortHeader({ ctx, f, col, label }: { ctx: ViewContext; f: LeadFilter; col: SortKey; label: MessageKey }) {
+function SortHeader({ ctx, f, col, label, class: cls }: { ctx: ViewContext; f: LeadFilter; col: SortKey; label: MessageKey; class?: string }) {
   const active = f.sort === col;
   const nextOrder = active && f.order === 'desc' ? 'asc' : 'desc';
   return (
-    <th scope="col" aria-sort={active ? (f.order === 'asc' ? 'ascending' : 'descending') : undefined}>
+    <th scope="col" class={cls} aria-sort={active ? (f.order === 'asc' ? 'ascending' : 'descending') : undefined}>
       <a href={`/dashboard${filterQuery(f, { sort: col, order: nextOrder, page: 1 })}`} class="text-reset text-decoration-none text-nowrap">
         {ctx.t(label)} {active && <i class={`bi bi-caret-${f.order === 'asc' ? 'up' : 'down'}-fill`} aria-hidden="true"></i>}
       </a>
@@ -162,8 +162,8 @@ export function DashboardPage({ ctx, data }: { ctx: ViewContext; data: Dashboard
               <SortHeader ctx={ctx} f={f} col="agent" label="dashboard.col.agent" />
               <SortHeader ctx={ctx} f={f} col="budget" label="dashboard.col.budget" />
               <SortHeader ctx={ctx} f={f} col="status" label="dashboard.col.status" />
-              <SortHeader ctx={ctx} f={f} col="country" label="dashboard.col.country" />
-              <SortHeader ctx={ctx} f={f} col="source" label="dashboard.col.source" />
+              <SortHeader ctx={ctx} f={f} col="country" label="dashboard.col.country" class="d-none d-xxl-table-cell" />
+              <SortHeader ctx={ctx} f={f} col="source" label="dashboard.col.source" class="d-none d-xl-table-cell" />
               <SortHeader ctx={ctx} f={f} col="created_at" label="dashboard.col.created" />
             </tr></thead>
             <tbody>
@@ -173,14 +173,14 @@ export function DashboardPage({ ctx, data }: { ctx: ViewContext; data: Dashboard
                   <td>
                     <a href={`/leads/${r.id}`} class="fw-semibold">{r.deal_name}</a>
                     {r.possible_duplicate && <span class="badge text-bg-danger ms-1">{ctx.t('lead.duplicateBadge')}</span>}
-                    <div class="small text-body-secondary">{formatPhone(r.phone)}</div>
+                    <div class="small text-body-secondary text-nowrap">{formatPhone(r.phone)}</div>
                   </td>
                   <td>{r.agent_name}</td>
                   <td>{show(ctx, BUDGETS, r.budget)}</td>
                   <td><StatusBadge ctx={ctx} lead={r} /></td>
-                  <td>{r.country ? show(ctx, COUNTRIES, r.country) : '—'}</td>
-                  <td>{r.source ? show(ctx, SOURCES, r.source) : '—'}</td>
-                  <td class="text-nowrap small">{formatDateTime(ctx.locale, r.created_at)}</td>
+                  <td class="d-none d-xxl-table-cell">{r.country ? show(ctx, COUNTRIES, r.country) : '—'}</td>
+                  <td class="d-none d-xl-table-cell">{r.source ? show(ctx, SOURCES, r.source) : '—'}</td>
+                  <td class="text-nowrap small" title={formatDateTime(ctx.locale, r.created_at)}>{formatDateTime(ctx.locale, r.created_at, false)}</td>
                 </tr>
               ))}
             </tbody>

@@ -23,7 +23,12 @@ export function StatusBadge({ ctx, lead }: { ctx: ViewContext; lead: Pick<Lead, 
   const colour = lead.status === 'closed' ? 'success' : lead.status === 'qualified' ? 'warning' : lead.status === 'contacted' ? 'info' : 'secondary';
   return lead.hubspot_stage_label
     ? <span class={`badge text-bg-${colour}`} data-testid="status-badge">{lead.hubspot_stage_label}</span>
-    : <span class="badge text-bg-light border" data-testid="status-badge" title={show(ctx, STATUSES, lead.status)}><i class="bi bi-hourglass-split" aria-hidden="true"></i> {ctx.t('lead.awaitingSync')}</span>;
+    : (
+      <span class="d-inline-flex flex-wrap gap-1 align-items-center" data-testid="status-badge">
+        <span class={`badge text-bg-${colour}`}>{show(ctx, STATUSES, lead.status)}</span>
+        <span class="badge text-bg-light border fw-normal"><i class="bi bi-hourglass-split" aria-hidden="true"></i> {ctx.t('lead.awaitingSync')}</span>
+      </span>
+    );
 }
 
 export function leadFormValues(lead: Lead): Record<string, string> {
