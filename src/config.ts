@@ -36,6 +36,21 @@ const envSchema = z.object({
   SESSION_IDLE_MINUTES: int(120, 1),
   SESSION_ABSOLUTE_HOURS: int(12, 1),
   REDIS_URL: z.string().optional().or(z.literal('').transform(() => undefined)),
+  HUBSPOT_ACCESS_TOKEN: z.string().optional().or(z.literal('').transform(() => undefined)),
+  HUBSPOT_BASE_URL: z.string().url().default('https://api.hubapi.com'),
+  HUBSPOT_RATE_LIMIT: int(90, 1),
+  HUBSPOT_RATE_WINDOW_MS: int(10_000, 100),
+  HUBSPOT_SEARCH_PER_SECOND: int(4, 1),
+  HUBSPOT_REQUEST_ATTEMPTS: int(5, 1),
+  HUBSPOT_BACKOFF_BASE_MS: int(1000, 1),
+  HUBSPOT_BACKOFF_CAP_MS: int(60_000, 1),
+  HUBSPOT_TIMEOUT_MS: int(30_000, 100),
+  HUBSPOT_MAX_ATTEMPTS: int(8, 1),
+  HUBSPOT_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(100),
+  HUBSPOT_PIPELINE_ID: z.string().regex(/^[\w-]+$/).default('2341107958'),
+  HUBSPOT_STAGE_MAP_FILE: z.string().optional().or(z.literal('').transform(() => undefined)),
+  HUBSPOT_PULL_INTERVAL_SECONDS: int(60, 0),
+  SYNC_WORKER: z.enum(['in-process', 'off']).default('in-process'),
   INITIAL_ADMIN_USERNAME: z.string().regex(/^[a-z_][a-z0-9_]{3,24}$/).default('admin'),
   INITIAL_ADMIN_EMAIL: z.string().email().default('admin@propart.local'),
 });
@@ -69,6 +84,24 @@ export interface Config {
     sessionAbsoluteHours: number;
   };
   redisUrl?: string;
+  hubspot: {
+    /** Null when HubSpot is not configured: sync is off, leads stay local and say so. */
+    accessToken: string | null;
+    baseUrl: string;
+    rateLimit: number;
+    rateWindowMs: number;
+    searchPerSecond: number;
+    requestAttempts: number;
+    backoffBaseMs: number;
+    backoffCapMs: number;
+    timeoutMs: number;
+    maxAttempts: number;
+    batchSize: number;
+    pipelineId: string;
+    stageMapFile: string | null;
+    pullIntervalSeconds: number;
+    worker: 'in-process' | 'off';
+  };
   initialAdmin: { username: string; email: string };
 }
 
@@ -143,6 +176,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): LoadedConfi
       sessionAbsoluteHours: env.SESSION_ABSOLUTE_HOURS,
     },
     redisUrl: env.REDIS_URL,
+    hubspot: {
+      accessToken: env.HUBSPOT_ACCESS_TOKEN ?? null,
+      baseUrl: env.HUBSPOT_BASE_URL,
+      rateLimit: env.HUBSPOT_RATE_LIMIT,
+      rateWindowMs: env.HUBSPOT_RATE_WINDOW_MS,
+      searchPerSecond: env.HUBSPOT_SEARCH_PER_SECOND,
+      requestAttempts: env.HUBSPOT_REQUEST_ATTEMPTS,
+      backoffBaseMs: env.HUBSPOT_BACKOFF_BASE_MS,
+      backoffCapMs: env.HUBSPOT_BACKOFF_CAP_MS,
+      timeoutMs: env.HUBSPOT_TIMEOUT_MS,
+      maxAttempts: env.HUBSPOT_MAX_ATTEMPTS,
+      batchSize: env.HUBSPOT_BATCH_SIZE,
+      pipelineId: env.HUBSPOT_PIPELINE_ID,
+      stageMapFile: env.HUBSPOT_STAGE_MAP_FILE ?? null,
+      pullIntervalSeconds: env.HUBSPOT_PULL_INTERVAL_SECONDS,
+      worker: env.SYNC_WORKER,
+    },
     initialAdmin: { username: env.INITIAL_ADMIN_USERNAME, email: env.INITIAL_ADMIN_EMAIL },
   };
   return { config, warnings };

@@ -2,6 +2,7 @@
 // to its lead *now* (findLeadForUser), so an author who lost the lead also lost their comments' controls.
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Comment, Database } from '../db/schema.ts';
+import { enqueueSync } from '../hubspot/outbox.server.ts';
 import { findLeadForUser } from '../leads/leads.server.ts';
 import { Forbidden, NotFound, ValidationFailed } from '../platform/errors.ts';
 import { parseOrThrow } from '../platform/validation.ts';
@@ -116,7 +117,7 @@ export async function addComment(db: DbLike, user: CurrentUser, leadId: number, 
   const row = await db.insertInto('comments')
     .values({ lead_id: lead.id, author_id: user.id, parent_id: parent, body: text })
     .returningAll().executeTakeFirstOrThrow();
-  // HubSpot note sync seam (create): enqueue here, on `db` (this request's transaction), with row.id and lead.hubspot_deal_id.
+  await enqueueSync(db, 'comment', row.id);
   return toEntry({ ...row, author_name: user.displayName });
 }
 
@@ -140,7 +141,7 @@ export async function editComment(db: DbLike, user: CurrentUser, id: number, bod
   const updated = await db.updateTable('comments').set({ body: text, updated_at: sql`now()` })
     .where('id', '=', comment.id).returning('id').executeTakeFirst();
   if (!updated) throw new NotFound();
-  // HubSpot note sync seam (update): enqueue here, on `db`, when comment.hubspot_note_id is set.
+  await enqueueSync(db, 'comment', id);
   return findEntry(db, comment.id);
 }
 
@@ -153,6 +154,6 @@ export async function deleteComment(db: DbLike, user: CurrentUser, id: number): 
   await db.updateTable('comments').set({ parent_id: comment.parent_id }).where('parent_id', '=', comment.id).execute();
   const deleted = await db.deleteFrom('comments').where('id', '=', comment.id).returningAll().executeTakeFirst();
   if (!deleted) throw new NotFound();
-  // HubSpot note sync seam (delete): enqueue the archive of deleted.hubspot_note_id here, on `db`.
+  await enqueueSync(db, 'comment', id, 'delete', { noteId: deleted.hubspot_note_id });
   return deleted;
 }

@@ -3,6 +3,7 @@
 import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
 import type { Database, Lead } from '../db/schema.ts';
 import { NotFound, ValidationFailed } from '../platform/errors.ts';
+import { enqueueSync } from '../hubspot/outbox.server.ts';
 import * as points from '../points/points.server.ts';
 import type { CurrentUser } from '../views/context.ts';
 import type { CreateLeadInput, UpdateLeadInput } from './schemas.ts';
@@ -62,6 +63,7 @@ export async function createLead(db: DbLike, user: CurrentUser, input: CreateLea
     ...fields, agent_id: agentId, created_by: user.id, status: 'new', possible_duplicate: duplicates.length > 0,
   }).returningAll().executeTakeFirstOrThrow();
   await points.award(db, agentId, lead.id, 'lead_created');
+  await enqueueSync(db, 'lead', lead.id);
   if (duplicates.length > 0) {
     await db.updateTable('leads').set({ possible_duplicate: true }).where('id', 'in', duplicates).execute();
   }
@@ -77,6 +79,7 @@ export async function updateLead(db: DbLike, user: CurrentUser, id: number, inpu
     .set({ ...fields, agent_id: agentId, possible_duplicate: duplicates.length > 0 || lead.possible_duplicate, updated_at: sql`now()` })
     .where('id', '=', lead.id).returningAll().executeTakeFirstOrThrow();
   if (duplicates.length > 0) await db.updateTable('leads').set({ possible_duplicate: true }).where('id', 'in', duplicates).execute();
+  await enqueueSync(db, 'lead', lead.id);
   if (status !== lead.status) return setStatus(db, { ...updated }, status);
   return updated;
 }
@@ -97,12 +100,15 @@ export async function setStatus(db: DbLike, lead: Lead, status: Lead['status']):
 export async function closeDeal(db: DbLike, user: CurrentUser, id: number): Promise<{ lead: Lead; awarded: boolean }> {
   const lead = await findLeadForUser(db, user, id, { forUpdate: true });
   if (lead.status === 'closed') return { lead, awarded: false };
+  await enqueueSync(db, 'lead', lead.id);
   return { lead: await setStatus(db, lead, 'closed'), awarded: true };
 }
 
 export async function reopenDeal(db: DbLike, user: CurrentUser, id: number): Promise<Lead> {
   const lead = await findLeadForUser(db, user, id, { forUpdate: true });
-  return lead.status === 'closed' ? setStatus(db, lead, 'qualified') : lead;
+  if (lead.status !== 'closed') return lead;
+  await enqueueSync(db, 'lead', lead.id);
+  return setStatus(db, lead, 'qualified');
 }
 
 export async function setTransferred(db: DbLike, user: CurrentUser, id: number, value: boolean): Promise<Lead> {
@@ -115,6 +121,7 @@ export async function reassign(db: DbLike, admin: CurrentUser, id: number, agent
   const target = await db.selectFrom('users').select(['id', 'display_name']).where('id', '=', agentId).where('is_active', '=', true).executeTakeFirst();
   if (!target) throw new ValidationFailed({ agent_id: 'validation.agent' });
   const updated = await db.updateTable('leads').set({ agent_id: target.id, updated_at: sql`now()` }).where('id', '=', lead.id).returningAll().executeTakeFirstOrThrow();
+  await enqueueSync(db, 'lead', lead.id);
   return { lead: updated, agentName: target.display_name };
 }
 
@@ -122,6 +129,11 @@ export async function reassign(db: DbLike, admin: CurrentUser, id: number, agent
 export async function deleteLead(db: DbLike, admin: CurrentUser, id: number): Promise<void> {
   const lead = await findLeadForUser(db, admin, id, { forUpdate: true });
   await points.reverse(db, lead.id, ['lead_created', 'deal_closed', 'deal_reopened', 'lead_deleted'], 'lead_deleted');
+  // The deal is archived in HubSpot (the contact stays: it may be the agency's client elsewhere).
+  const comments = await db.selectFrom('comments').select('id').where('lead_id', '=', lead.id).execute();
+  await db.deleteFrom('sync_items').where('entity_type', '=', 'comment').where('entity_id', 'in', comments.length ? comments.map((c) => c.id) : [0]).execute();
+  // Always queued, even before the deal id is known: a push in flight may be creating it right now.
+  await enqueueSync(db, 'lead', lead.id, 'delete', { dealId: lead.hubspot_deal_id });
   await db.deleteFrom('leads').where('id', '=', lead.id).execute();
 }
 

@@ -1,0 +1,117 @@
+// Every call to HubSpot goes through here: the official client's apiRequest (one Client per process,
+// its own retries and limiter off), our shared limiter, our retry policy, WARNING logs with HubSpot's
+// correlationId for each wait at the limit, each 429 and each retry.
+import { Client } from '@hubspot/api-client';
+import type { Logger } from 'pino';
+import type { RateLimiter } from './limiter.ts';
+import { type Classified, classify, retryDelayMs } from './retry.ts';
+
+export interface GatewayOptions {
+  accessToken: string;
+  baseUrl: string;
+  limiter: RateLimiter;
+  /** A separate, slower budget for the search API (its own per-second limit). */
+  searchLimiter: RateLimiter;
+  log: Logger;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  timeoutMs: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class HubSpotError extends Error {
+  readonly classified: Classified;
+  constructor(c: Classified) {
+    super(`HubSpot ${c.status ?? 'network'}: ${c.message}`);
+    this.classified = c;
+  }
+}
+
+/** The HTTP error shape classify() reads (the same fields the SDK's ApiException carries). */
+class HttpFailure extends Error {
+  readonly code: number;
+  readonly body: unknown;
+  readonly headers: Record<string, string>;
+  constructor(code: number, body: unknown, headers: Record<string, string>) {
+    super(`HTTP-Code: ${code}`);
+    this.code = code;
+    this.body = body;
+    this.headers = headers;
+  }
+}
+
+export interface CallStats { calls: number; rateLimited: number; retries: number; waitsAtLimit: number }
+
+export class HubSpotGateway {
+  readonly stats: CallStats = { calls: 0, rateLimited: 0, retries: 0, waitsAtLimit: 0 };
+  private readonly client: Client;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly opts: GatewayOptions;
+  constructor(opts: GatewayOptions) {
+    this.opts = opts;
+    this.client = new Client({ accessToken: opts.accessToken, basePath: opts.baseUrl.replace(/\/$/, ''), numberOfApiCallRetries: 0 });
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  /**
+   * One logical request with retries. Only call it for requests that are safe to repeat (reads,
+   * upserts by a unique property, association writes, archives): a 5xx may have been applied.
+   */
+  async request<T>(method: string, path: string, body?: unknown, opts: { search?: boolean; okStatuses?: number[] } = {}): Promise<T> {
+    const { log, maxAttempts } = this.opts;
+    for (let attempt = 1; ; attempt++) {
+      const limiter = opts.search ? this.opts.searchLimiter : this.opts.limiter;
+      const waited = await limiter.acquire();
+      if (opts.search) await this.opts.limiter.acquire();
+      if (waited > 50) {
+        this.stats.waitsAtLimit++;
+        log.warn({ event: 'hubspot_rate_limit_wait', waitedMs: waited, path }, 'HubSpot request budget reached; waited for the rolling window');
+      }
+      this.stats.calls++;
+      try {
+        return await this.send<T>(method, path, body, opts.okStatuses);
+      } catch (err) {
+        const c = classify(err);
+        if (c.status === 429) {
+          this.stats.rateLimited++;
+          log.warn({ event: 'hubspot_429', correlationId: c.correlationId, path, message: c.message }, 'HubSpot answered 429');
+          if (c.kind === 'rate_limit') await limiter.pauseUntil(Date.now() + (c.retryAfterMs ?? 1000));
+        }
+        const delay = attempt < maxAttempts ? retryDelayMs(c, attempt, { baseMs: this.opts.backoffBaseMs, capMs: this.opts.backoffCapMs }) : null;
+        if (delay === null) throw new HubSpotError(c);
+        this.stats.retries++;
+        log.warn({ event: 'hubspot_retry', attempt, nextAttempt: attempt + 1, delayMs: delay, status: c.status, correlationId: c.correlationId, path }, 'retrying HubSpot request');
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private async send<T>(method: string, path: string, body: unknown, okStatuses: number[] = []): Promise<T> {
+    const signal = AbortSignal.timeout(this.opts.timeoutMs);
+    const res = await Promise.race([
+      this.client.apiRequest({ method, path, body, headers: { 'content-type': 'application/json' } }),
+      new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(Object.assign(new Error('HubSpot request timed out'), { code: 'ETIMEDOUT' })))),
+    ]);
+    const headers: Record<string, string> = {};
+    res.headers.forEach((v, k) => { headers[k] = v; });
+    this.observe(headers);
+    const text = await res.text();
+    let parsed: unknown = null;
+    if (text) {
+      try { parsed = JSON.parse(text); } catch { parsed = text; }
+    }
+    if (res.ok || okStatuses.includes(res.status)) return parsed as T;
+    throw new HttpFailure(res.status, parsed, headers);
+  }
+
+  /** Adapts to HubSpot's own count: when it says the window is nearly spent, everyone waits a moment. */
+  private observe(headers: Record<string, string>): void {
+    const remaining = Number(headers['x-hubspot-ratelimit-remaining']);
+    const interval = Number(headers['x-hubspot-ratelimit-interval-milliseconds']) || 10_000;
+    const max = Number(headers['x-hubspot-ratelimit-max']);
+    if (Number.isFinite(remaining) && headers['x-hubspot-ratelimit-remaining'] !== undefined && remaining <= 1 && max > 0) {
+      void this.opts.limiter.pauseUntil(Date.now() + Math.ceil(interval / max) * 2);
+    }
+  }
+}

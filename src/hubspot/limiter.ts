@@ -1,0 +1,107 @@
+// Our own HubSpot request budget: at most N requests in any rolling window (default 90 per 10 s),
+// shared by every process of the installation through Redis when REDIS_URL is set, else in memory.
+// It also adapts: when HubSpot says fewer calls remain than we think, or answers 429, everyone waits.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export interface RateLimiter {
+  /** Resolves when a request may be sent; returns how long it waited (ms). */
+  acquire(): Promise<number>;
+  /** Pause all senders until `untilMs` (epoch ms), e.g. after a 429 or a low Remaining header. */
+  pauseUntil(untilMs: number): Promise<void>;
+  readonly kind: 'memory' | 'redis';
+}
+
+export interface LimiterOptions { max: number; windowMs: number; now?: () => number; sleep?: (ms: number) => Promise<void> }
+
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class MemoryLimiter implements RateLimiter {
+  readonly kind = 'memory' as const;
+  private readonly stamps: number[] = [];
+  private pausedUntil = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly opts: Required<LimiterOptions>;
+  constructor(opts: LimiterOptions) {
+    this.opts = { now: Date.now, sleep: realSleep, ...opts };
+  }
+
+  acquire(): Promise<number> {
+    // Callers are served one at a time, in order, so the window math never races.
+    const turn = this.queue.then(() => this.take());
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async take(): Promise<number> {
+    const { max, windowMs, now, sleep } = this.opts;
+    const start = now();
+    for (;;) {
+      const t = now();
+      while (this.stamps.length && this.stamps[0]! <= t - windowMs) this.stamps.shift();
+      const waitPause = this.pausedUntil - t;
+      const waitWindow = this.stamps.length >= max ? this.stamps[0]! + windowMs - t : 0;
+      const wait = Math.max(waitPause, waitWindow);
+      if (wait <= 0) {
+        this.stamps.push(t);
+        return t - start;
+      }
+      await sleep(wait + 1);
+    }
+  }
+
+  async pauseUntil(untilMs: number): Promise<void> {
+    this.pausedUntil = Math.max(this.pausedUntil, untilMs);
+  }
+}
+
+// Atomically: drop stamps older than the window; if paused or full, answer how long to wait;
+// otherwise record this request. One round trip per attempt, correct across processes.
+const ACQUIRE_LUA = `
+local key, pauseKey = KEYS[1], KEYS[2]
+local now, window, max, member = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local paused = tonumber(redis.call('GET', pauseKey) or '0')
+if paused > now then return paused - now end
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count >= max then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + window - now
+end
+redis.call('ZADD', key, now, member)
+redis.call('PEXPIRE', key, window * 2)
+return 0`;
+
+export class RedisLimiter implements RateLimiter {
+  readonly kind = 'redis' as const;
+  private readonly opts: Required<LimiterOptions>;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  constructor(redis: Redis, opts: LimiterOptions, prefix = 'propart:hubspot') {
+    this.redis = redis;
+    this.prefix = prefix;
+    this.opts = { now: Date.now, sleep: realSleep, ...opts };
+  }
+
+  async acquire(): Promise<number> {
+    const { max, windowMs, sleep } = this.opts;
+    const start = Date.now();
+    for (;;) {
+      // Redis's clock is the one clock every process shares.
+      const [sec, micro] = await this.redis.time();
+      const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
+      const wait = Number(await this.redis.eval(ACQUIRE_LUA, 2, `${this.prefix}:window`, `${this.prefix}:paused`, now, windowMs, max, `${now}:${randomUUID()}`));
+      if (wait <= 0) return Date.now() - start;
+      await sleep(Math.min(wait + 1, windowMs));
+    }
+  }
+
+  async pauseUntil(untilMs: number): Promise<void> {
+    const [sec, micro] = await this.redis.time();
+    const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
+    const ttl = Math.max(1, untilMs - Date.now());
+    // Keep the later of two pauses.
+    await this.redis.eval(`local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+      if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 0`, 1, `${this.prefix}:paused`, now + ttl, ttl);
+  }
+}

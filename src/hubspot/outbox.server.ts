@@ -1,0 +1,81 @@
+// The transactional outbox. enqueueSync() is called with the request's transaction, so the change and
+// its pending sync commit together: a crash can lose neither. Several changes coalesce into one row.
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database, SyncItem } from '../db/schema.ts';
+
+type DbLike = Kysely<Database> | Transaction<Database>;
+
+export async function enqueueSync(db: DbLike, entityType: 'lead' | 'comment', entityId: number, op: 'upsert' | 'delete' = 'upsert', payload?: Record<string, unknown>): Promise<void> {
+  await db.insertInto('sync_items')
+    .values({ entity_type: entityType, entity_id: entityId, op, payload: payload ? JSON.stringify(payload) : null })
+    .onConflict((oc) => oc.columns(['entity_type', 'entity_id']).doUpdateSet({
+      version: sql`sync_items.version + 1`,
+      op: sql`excluded.op`,
+      payload: sql`coalesce(excluded.payload, sync_items.payload)`,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: sql`now()`,
+      last_error: null,
+      updated_at: sql`now()`,
+    }))
+    .execute();
+}
+
+/**
+ * Claims up to `limit` due items for this worker with a lease. SKIP LOCKED plus the lease mean two
+ * workers never hold the same entity, so a lead never has two syncs in flight.
+ */
+export async function claimDue(db: DbLike, workerId: string, limit: number, leaseSeconds: number): Promise<SyncItem[]> {
+  const result = await sql<SyncItem>`
+    update sync_items set claimed_until = now() + make_interval(secs => ${leaseSeconds}), claimed_by = ${workerId}
+    where id in (
+      select id from sync_items
+      where status = 'pending' and next_attempt_at <= now() and (claimed_until is null or claimed_until < now())
+      order by entity_type desc, next_attempt_at, id
+      limit ${limit}
+      for update skip locked)
+    returning *`.execute(db);
+  return result.rows;
+}
+
+/** Marks claimed items done at the version that was pushed; a newer change keeps the item pending. */
+export async function completeItems(db: DbLike, items: Pick<SyncItem, 'id' | 'version'>[]): Promise<void> {
+  for (const item of items) {
+    await db.updateTable('sync_items').set({
+      synced_version: item.version,
+      status: sql`case when version = ${item.version} then 'synced' else 'pending' end`,
+      attempts: 0, last_error: null, synced_at: sql`now()`, claimed_until: null, claimed_by: null, updated_at: sql`now()`,
+    }).where('id', '=', item.id).execute();
+  }
+}
+
+/** Gives items back without counting an attempt (e.g. a comment whose deal does not exist yet). */
+export async function deferItems(db: DbLike, ids: number[], seconds: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('sync_items').set({ next_attempt_at: sql`now() + make_interval(secs => ${seconds})`, claimed_until: null, claimed_by: null })
+    .where('id', 'in', ids).execute();
+}
+
+/** Records a failure; after `maxAttempts` the item is parked for an admin to look at. */
+export async function failItems(db: DbLike, ids: number[], error: string, delaySeconds: number, maxAttempts: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('sync_items').set({
+    attempts: sql`attempts + 1`,
+    status: sql`case when attempts + 1 >= ${maxAttempts} then 'parked' else 'pending' end`,
+    last_error: error.slice(0, 500), last_error_at: sql`now()`,
+    next_attempt_at: sql`now() + make_interval(secs => ${delaySeconds})`,
+    claimed_until: null, claimed_by: null, updated_at: sql`now()`,
+  }).where('id', 'in', ids).execute();
+}
+
+/** The admin's "retry": back to pending now, attempts reset. */
+export async function retryItems(db: DbLike, ids: number[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const res = await db.updateTable('sync_items').set({ status: 'pending', attempts: 0, next_attempt_at: sql`now()`, claimed_until: null, updated_at: sql`now()` })
+    .where('id', 'in', ids).where('status', 'in', ['failed', 'parked', 'pending']).executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+export function syncStateFor(db: DbLike, entityType: 'lead' | 'comment', entityId: number) {
+  return db.selectFrom('sync_items').selectAll().where('entity_type', '=', entityType).where('entity_id', '=', entityId).executeTakeFirst();
+}
