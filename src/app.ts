@@ -14,6 +14,7 @@ import { commentRoutes } from './comments/routes.tsx';
 import { dashboardRoutes } from './dashboard/routes.tsx';
 import { leadRoutes } from './leads/routes.tsx';
 import type { DatabaseHandle } from './db/database.ts';
+import type { HubSpotGateway } from './hubspot/gateway.ts';
 import { registerErrorHandling } from './platform/error-handler.ts';
 import { registerHealth } from './platform/health.ts';
 import { scrubUrl } from './platform/logging.ts';
@@ -31,11 +32,13 @@ export interface AppDeps {
   logger: Logger;
   database: DatabaseHandle;
   redis?: Redis | null;
+  /** Null when HubSpot is not configured. Only the admin's "test connection" uses it inside a request. */
+  hubspot?: HubSpotGateway | null;
   /** Extra routes registered after the guards (tests use it to probe the platform). */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
 }
 
-export async function buildApp({ config, logger, database, redis = null, extraRoutes }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, logger, database, redis = null, hubspot = null, extraRoutes }: AppDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One "request completed" line per request is written by our own onResponse hook.
@@ -57,6 +60,7 @@ export async function buildApp({ config, logger, database, redis = null, extraRo
   app.decorate('config', config);
   app.decorate('database', database);
   app.decorate('db', database.db);
+  app.decorate('hubspot', hubspot);
 
   // Plumbing: parsing, cookies (signed with SECRET_KEY), headers.
   await app.register(fastifyCookie, { secret: config.secretKey });

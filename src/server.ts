@@ -2,6 +2,7 @@
 import { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { createGateway, startSyncEngine } from './hubspot/engine.ts';
 import { purgeExpiredSessions } from './platform/session.ts';
 import { openRuntime } from './runtime.ts';
 import { ensureInitialAdmin } from './users/bootstrap-admin.server.ts';
@@ -31,7 +32,10 @@ if (config.redisUrl) {
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis unavailable; rate limits fall back per instance'));
 }
 
-const app = await buildApp({ config, logger, database, redis });
+const hubspot = config.hubspot.accessToken ? createGateway(config.hubspot, logger, redis) : null;
+const app = await buildApp({ config, logger, database, redis, hubspot });
+const engine = hubspot && config.hubspot.worker === 'in-process' ? startSyncEngine({ db: database.db, config, log: logger, redis }) : null;
+if (!hubspot) logger.warn('HUBSPOT_ACCESS_TOKEN is not set: HubSpot sync is off; leads are kept locally and marked as not synced');
 await app.listen({ port: config.port, host: config.host });
 logger.info({ port: config.port, database: database.kind }, `ProPart Hub listening on http://localhost:${config.port}`);
 
@@ -50,6 +54,7 @@ async function shutdown(signal: string): Promise<void> {
   clearInterval(purge);
   try {
     await app.close();
+    await engine?.stop();
     redis?.disconnect();
     await database.close();
   } catch (err) {

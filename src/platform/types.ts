@@ -14,6 +14,7 @@ declare module 'fastify' {
     database: DatabaseHandle;
     /** The base handle; in a request use request.db, which is the request's transaction on writes. */
     db: Db;
+    hubspot: import('../hubspot/gateway.ts').HubSpotGateway | null;
   }
   interface FastifyRequest {
     /** The request's database handle: a transaction for every state-changing request. */

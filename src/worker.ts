@@ -1,0 +1,34 @@
+// `npm run worker`: the HubSpot sync engine as its own process (set SYNC_WORKER=off on the web
+// instances then). Stops gracefully on SIGTERM: the current batch finishes, nothing is lost.
+import { Redis } from 'ioredis';
+import { migrateToLatest } from './db/migrate.ts';
+import { startSyncEngine } from './hubspot/engine.ts';
+import { openRuntime } from './runtime.ts';
+
+const { config, log, database } = await openRuntime();
+const logger = log.logger;
+if (!config.hubspot.accessToken) {
+  logger.warn('HUBSPOT_ACCESS_TOKEN is not set: HubSpot sync is off, the worker has nothing to do');
+  await database.close();
+  await log.close();
+  process.exit(0);
+}
+await migrateToLatest(database.db);
+const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 }) : null;
+redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis unavailable'));
+const engine = startSyncEngine({ db: database.db, config, log: logger, redis });
+logger.info({ baseUrl: config.hubspot.baseUrl, limiter: redis ? 'redis' : 'memory' }, 'HubSpot sync worker started');
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'worker stopping after the current batch');
+  await engine.stop();
+  redis?.disconnect();
+  await database.close();
+  await log.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
