@@ -15,6 +15,7 @@ import { dashboardRoutes } from './dashboard/routes.tsx';
 import { leadRoutes } from './leads/routes.tsx';
 import type { DatabaseHandle } from './db/database.ts';
 import type { HubSpotGateway } from './hubspot/gateway.ts';
+import { syncAdminRoutes } from './hubspot/routes.tsx';
 import { registerErrorHandling } from './platform/error-handler.ts';
 import { registerHealth } from './platform/health.ts';
 import { scrubUrl } from './platform/logging.ts';
@@ -101,6 +102,7 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   await app.register(dashboardRoutes);
   await app.register(leadRoutes);
   await app.register(commentRoutes);
+  await app.register(syncAdminRoutes);
   if (extraRoutes) await app.register(async (child) => extraRoutes(child));
 
   return app;

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireAdmin, requireUser } from '../auth/guards.server.ts';
 import { CommentsSection } from '../comments/views.tsx';
 import { listComments } from '../comments/comments.server.ts';
+import { syncStateFor } from '../hubspot/outbox.server.ts';
 import { ValidationFailed } from '../platform/errors.ts';
 import { parseForm, parseOrThrow, typedValues } from '../platform/validation.ts';
 import { emptyForm, type FormState } from '../views/forms.tsx';
@@ -29,7 +30,8 @@ async function loadLeadPage(request: FastifyRequest, id: number): Promise<LeadPa
       .select(['leads.id', 'leads.deal_name', 'leads.phone', 'leads.second_phone', 'leads.email', 'leads.status', 'leads.hubspot_stage_label', 'users.display_name as agent_name', 'leads.created_at'])
       .where('leads.id', 'in', ids).orderBy('leads.created_at').execute();
   }
-  return { lead, agentName: agent?.display_name ?? '', duplicates, agents: await agentChoices(request) };
+  const syncItem = await syncStateFor(request.db, 'lead', lead.id);
+  return { lead, agentName: agent?.display_name ?? '', duplicates, agents: await agentChoices(request), sync: { configured: !!request.server.hubspot, item: syncItem } };
 }
 
 export async function leadRoutes(app: FastifyInstance): Promise<void> {

@@ -1,4 +1,5 @@
-import type { Lead } from '../db/schema.ts';
+import type { Lead, SyncItem } from '../db/schema.ts';
+import { SyncState } from '../hubspot/views.tsx';
 import { formatDateTime } from '../platform/i18n.ts';
 import type { ViewContext } from '../views/context.ts';
 import { Field, FormErrorSummary, type FormState, SelectField, type SelectOption } from '../views/forms.tsx';
@@ -144,6 +145,7 @@ export interface LeadPageData {
   agentName: string;
   duplicates: DuplicateRow[] | null;
   agents: AgentChoice[] | null;
+  sync: { configured: boolean; item: SyncItem | undefined };
 }
 
 export function LeadPage({ ctx, data, comments }: { ctx: ViewContext; data: LeadPageData; comments: import('preact').ComponentChildren }) {
@@ -161,7 +163,7 @@ export function LeadPage({ ctx, data, comments }: { ctx: ViewContext; data: Lead
       <div class="d-flex flex-wrap gap-2 align-items-center mb-3">
         <StatusBadge ctx={ctx} lead={lead} />
         {lead.possible_duplicate && <span class="badge text-bg-danger" data-testid="duplicate-badge">{ctx.t('lead.duplicateBadge')}</span>}
-        <span class="small text-body-secondary me-auto">{lead.last_sync_at ? ctx.t('lead.syncedAt', { date: formatDateTime(ctx.locale, lead.last_sync_at) }) : ctx.t('lead.neverSynced')}</span>
+        <span class="me-auto"><SyncState ctx={ctx} configured={data.sync.configured} item={data.sync.item} lastSyncAt={lead.last_sync_at} /></span>
         <a class="btn btn-sm btn-outline-primary" href={`/leads/${lead.id}/edit`} data-testid="edit-lead">{ctx.t('lead.edit')}</a>
         {lead.status !== 'closed'
           ? postButton(`/leads/${lead.id}/close`, 'lead.closeDeal', 'btn-success', 'lead.closeDealConfirm', 'close-deal')

@@ -70,6 +70,7 @@ const NAV: NavItem[] = [
   { href: '/profile', icon: 'person-circle', label: 'nav.profile' },
   { href: '/admin/verification', icon: 'patch-check', label: 'nav.verification', adminOnly: true },
   { href: '/admin/users', icon: 'people', label: 'nav.users', adminOnly: true },
+  { href: '/admin/sync', icon: 'arrow-repeat', label: 'nav.sync', adminOnly: true },
 ];
 
 function Sidebar({ ctx }: { ctx: ViewContext }) {
