@@ -72,5 +72,6 @@ describe('configuration', () => {
     const key = { SECRET_KEY: 'q'.repeat(20) + '0123456789abcdef', DATA_DIR: tmp() };
     assert.deepEqual(loadConfig({ ...key, TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' }).config.trustProxy, ['127.0.0.1', '10.0.0.0/8']);
     assert.equal(loadConfig({ ...key, TRUST_PROXY: '1' }).config.trustProxy, 1);
+    assert.throws(() => loadConfig({ ...key, TRUST_PROXY: 'true' }), /TRUST_PROXY=true would trust any client/);
   });
 });

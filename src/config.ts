@@ -122,6 +122,8 @@ export function secretKeyProblem(key: string | undefined): string | null {
 function parseTrustProxy(raw: string): Config['trustProxy'] {
   const v = raw.trim();
   if (v === '' || v === 'false') return false;
+  // Trusting every hop lets any client forge X-Forwarded-For and escape the login rate limit.
+  if (v === 'true') throw new ConfigError('TRUST_PROXY=true would trust any client\'s X-Forwarded-For. Give the proxy addresses (e.g. TRUST_PROXY=127.0.0.1) or a hop count (TRUST_PROXY=1).');
   if (/^\d+$/.test(v)) return Number(v);
   return v.split(',').map((s) => s.trim()).filter(Boolean);
 }

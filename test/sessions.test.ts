@@ -26,7 +26,8 @@ for (const kind of databaseKinds()) {
       }
       const fifth = await c.login('lock_me', 'wrong-5-password');
       assert.equal(fifth.statusCode, 429);
-      assert.match(fifth.body, /тимчасово заблоковано/);
+      assert.match(fifth.body, /тимчасово заблоковано, спробуйте через 30 хв/);
+      assert.doesNotMatch(fifth.body, /\{minutes\}/);
       const row = await userRow('lock_me');
       const minutes = (new Date(row.locked_until!).getTime() - Date.now()) / 60000;
       assert.ok(minutes > 29 && minutes <= 30, `locked for ${minutes} min`);

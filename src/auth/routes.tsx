@@ -41,13 +41,15 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     }
     if (users.isLocked(user)) {
       request.log.warn({ event: 'login_refused', userId: user.id, reason: 'locked' }, 'login refused: account locked');
-      return reply.view((ctx) => <LoginPage ctx={ctx} form={{ values, errors: { _: 'login.locked' } }} next={next} />, 429)
-        .header('retry-after', String(Math.ceil((new Date(user.locked_until!).getTime() - Date.now()) / 1000)));
+      const seconds = Math.ceil((new Date(user.locked_until!).getTime() - Date.now()) / 1000);
+      reply.header('retry-after', String(seconds));
+      return reply.view((ctx) => <LoginPage ctx={ctx} form={{ values, errors: { _: 'login.locked' } }} next={next} minutes={Math.ceil(seconds / 60)} />, 429);
     }
     if (!(await verifyPassword(password, user.password_hash))) {
       const { locked } = await users.recordFailedLogin(request.db, user.id, sec.lockoutThreshold, sec.lockoutMinutes);
       request.log.warn({ event: 'login_failed', userId: user.id, locked }, locked ? 'account locked after failed logins' : 'login failed');
-      return locked ? fail(429, 'login.locked') : fail(401, 'login.invalid');
+      if (locked) return reply.view((ctx) => <LoginPage ctx={ctx} form={{ values, errors: { _: 'login.locked' } }} next={next} minutes={sec.lockoutMinutes} />, 429);
+      return fail(401, 'login.invalid');
     }
     // Only someone who knows the password learns that the account is deactivated.
     if (!user.is_active) return fail(403, 'login.inactive');

@@ -2,11 +2,13 @@ import type { ViewContext } from '../views/context.ts';
 import { Field, FormErrorSummary, type FormState } from '../views/forms.tsx';
 import { CsrfField, PublicPage } from '../views/layout.tsx';
 
-export function LoginPage({ ctx, form, next }: { ctx: ViewContext; form: FormState; next: string }) {
+export function LoginPage({ ctx, form, next, minutes }: { ctx: ViewContext; form: FormState; next: string; minutes?: number }) {
   return (
     <PublicPage ctx={ctx} title={ctx.t('login.title')}>
       <p class="text-body-secondary">{ctx.t('login.subtitle')}</p>
-      <FormErrorSummary ctx={ctx} form={form} />
+      {form.errors._ === 'login.locked'
+        ? <div class="alert alert-danger" role="alert" data-testid="form-errors">{ctx.t('login.locked', { minutes: minutes ?? 30 })}</div>
+        : <FormErrorSummary ctx={ctx} form={form} />}
       <form method="post" action="/login" novalidate data-testid="login-form">
         <CsrfField ctx={ctx} />
         <input type="hidden" name="next" value={next} />

@@ -22,16 +22,17 @@ export function loadStages(file: string | null): Stage[] {
   return stageFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
 }
 
-export function createLimiters(config: Config['hubspot'], redis: Redis | null): { limiter: RateLimiter; searchLimiter: RateLimiter } {
+export function createLimiters(config: Config['hubspot'], redis: Redis | null, log?: Logger): { limiter: RateLimiter; searchLimiter: RateLimiter } {
   const opts = { max: config.rateLimit, windowMs: config.rateWindowMs };
   const search = { max: config.searchPerSecond, windowMs: 1000 };
+  const warn = (msg: string) => log?.warn({ event: 'hubspot_limiter' }, msg);
   return redis
-    ? { limiter: new RedisLimiter(redis, opts), searchLimiter: new RedisLimiter(redis, search, 'propart:hubspot-search') }
+    ? { limiter: new RedisLimiter(redis, opts, 'propart:hubspot', warn), searchLimiter: new RedisLimiter(redis, search, 'propart:hubspot-search', warn) }
     : { limiter: new MemoryLimiter(opts), searchLimiter: new MemoryLimiter(search) };
 }
 
 export function createGateway(config: Config['hubspot'], log: Logger, redis: Redis | null): HubSpotGateway {
-  const { limiter, searchLimiter } = createLimiters(config, redis);
+  const { limiter, searchLimiter } = createLimiters(config, redis, log);
   return new HubSpotGateway({
     accessToken: config.accessToken ?? '', baseUrl: config.baseUrl, limiter, searchLimiter, log,
     maxAttempts: config.requestAttempts, backoffBaseMs: config.backoffBaseMs, backoffCapMs: config.backoffCapMs, timeoutMs: config.timeoutMs,

@@ -77,13 +77,36 @@ export class RedisLimiter implements RateLimiter {
   private readonly opts: Required<LimiterOptions>;
   private readonly redis: Redis;
   private readonly prefix: string;
-  constructor(redis: Redis, opts: LimiterOptions, prefix = 'propart:hubspot') {
+  /** While Redis is unreachable this process keeps its own budget, so sync goes on (per instance). */
+  private readonly fallback: MemoryLimiter;
+  private degraded = false;
+  private readonly warn: (msg: string) => void;
+  constructor(redis: Redis, opts: LimiterOptions, prefix = 'propart:hubspot', warn: (msg: string) => void = () => {}) {
     this.redis = redis;
     this.prefix = prefix;
     this.opts = { now: Date.now, sleep: realSleep, ...opts };
+    this.fallback = new MemoryLimiter(opts);
+    this.warn = warn;
   }
 
   async acquire(): Promise<number> {
+    try {
+      const waited = await this.acquireShared();
+      if (this.degraded) {
+        this.degraded = false;
+        this.warn('Redis is back: the HubSpot request budget is shared again');
+      }
+      return waited;
+    } catch {
+      if (!this.degraded) {
+        this.degraded = true;
+        this.warn('Redis unavailable: the HubSpot request budget falls back to this process alone');
+      }
+      return this.fallback.acquire();
+    }
+  }
+
+  private async acquireShared(): Promise<number> {
     const { max, windowMs, sleep } = this.opts;
     const start = Date.now();
     for (;;) {
@@ -97,6 +120,13 @@ export class RedisLimiter implements RateLimiter {
   }
 
   async pauseUntil(untilMs: number): Promise<void> {
+    await this.fallback.pauseUntil(untilMs);
+    try {
+      await this.pauseShared(untilMs);
+    } catch { /* the local pause holds */ }
+  }
+
+  private async pauseShared(untilMs: number): Promise<void> {
     const [sec, micro] = await this.redis.time();
     const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
     const ttl = Math.max(1, untilMs - Date.now());

@@ -6,12 +6,14 @@ import { AppPage, CsrfField } from '../views/layout.tsx';
 /** One line on the lead page: where this lead is on its way to HubSpot. */
 export function SyncState({ ctx, configured, item, lastSyncAt }: { ctx: ViewContext; configured: boolean; item: SyncItem | undefined; lastSyncAt: Date | null }) {
   const isAdmin = ctx.user?.role === 'admin';
+  // HubSpot's error text can quote another client's data from the same batch: only admins see it.
+  const reason = (item?: SyncItem) => (isAdmin ? item?.last_error ?? '' : ctx.t('sync.reasonHidden'));
   let text: string;
   let tone = 'text-body-secondary';
   if (!configured) text = ctx.t('sync.off');
   else if (!item || (item.status === 'synced' && lastSyncAt)) text = lastSyncAt ? ctx.t('sync.synced', { date: formatDateTime(ctx.locale, lastSyncAt) }) : ctx.t('sync.pending');
-  else if (item.status === 'parked') { text = ctx.t('sync.parked', { attempts: item.attempts, reason: item.last_error ?? '' }); tone = 'text-danger'; }
-  else if (item.last_error) { text = ctx.t('sync.failed', { attempts: item.attempts, reason: item.last_error }); tone = 'text-warning-emphasis'; }
+  else if (item.status === 'parked') { text = ctx.t('sync.parked', { attempts: item.attempts, reason: reason(item) }); tone = 'text-danger'; }
+  else if (item.last_error) { text = ctx.t('sync.failed', { attempts: item.attempts, reason: reason(item) }); tone = 'text-warning-emphasis'; }
   else text = ctx.t('sync.pending');
   return (
     <div class={`small ${tone} d-flex flex-wrap gap-2 align-items-center`} data-testid="sync-state" data-sync-status={configured ? item?.status ?? 'none' : 'off'}>

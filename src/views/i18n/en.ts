@@ -340,6 +340,7 @@ export const en: Record<MessageKey, string> = {
   "sync.notConfigured": "HubSpot is not configured (HUBSPOT_ACCESS_TOKEN). Leads are kept locally and will be synced once it is set.",
   "sync.lead": "Lead",
   "sync.comment": "Comment",
+  "sync.reasonHidden": "HubSpot did not accept the data for now; an administrator sees the details",
   'common.cancel': 'Cancel',
   'common.close': 'Close',
 };

@@ -339,6 +339,7 @@ export const uk = {
   "sync.notConfigured": "HubSpot не налаштовано (HUBSPOT_ACCESS_TOKEN). Ліди зберігаються локально і будуть синхронізовані, щойно його задати.",
   "sync.lead": "Лід",
   "sync.comment": "Коментар",
+  "sync.reasonHidden": "HubSpot тимчасово не прийняв дані; адміністратор бачить деталі",
   'common.cancel': 'Скасувати',
   'common.close': 'Закрити',
 } as const;
