@@ -3,6 +3,8 @@
 // correlationId for each wait at the limit, each 429 and each retry.
 import { Client } from '@hubspot/api-client';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { anyJson } from './schemas.ts';
 import type { RateLimiter } from './limiter.ts';
 import { type Classified, classify, retryDelayMs } from './retry.ts';
 
@@ -58,7 +60,7 @@ export class HubSpotGateway {
    * One logical request with retries. Only call it for requests that are safe to repeat (reads,
    * upserts by a unique property, association writes, archives): a 5xx may have been applied.
    */
-  async request<T>(method: string, path: string, body?: unknown, opts: { search?: boolean; okStatuses?: number[] } = {}): Promise<T> {
+  async request<S extends z.ZodType = typeof anyJson>(method: string, path: string, body?: unknown, opts: { search?: boolean; okStatuses?: number[]; schema?: S } = {}): Promise<z.output<S>> {
     const { log, maxAttempts } = this.opts;
     for (let attempt = 1; ; attempt++) {
       const limiter = opts.search ? this.opts.searchLimiter : this.opts.limiter;
@@ -69,8 +71,9 @@ export class HubSpotGateway {
         log.warn({ event: 'hubspot_rate_limit_wait', waitedMs: waited, path }, 'HubSpot request budget reached; waited for the rolling window');
       }
       this.stats.calls++;
+      let raw: unknown;
       try {
-        return await this.send<T>(method, path, body, opts.okStatuses);
+        raw = await this.send(method, path, body, opts.okStatuses);
       } catch (err) {
         const c = classify(err);
         if (c.status === 429) {
@@ -83,11 +86,17 @@ export class HubSpotGateway {
         this.stats.retries++;
         log.warn({ event: 'hubspot_retry', attempt, nextAttempt: attempt + 1, delayMs: delay, status: c.status, correlationId: c.correlationId, path }, 'retrying HubSpot request');
         await this.sleep(delay);
+        continue;
       }
+      const parsed = (opts.schema ?? anyJson).safeParse(raw);
+      if (!parsed.success) {
+        throw new HubSpotError({ kind: 'permanent', status: null, correlationId: null, retryAfterMs: null, message: `unexpected response from ${path}: ${parsed.error.issues[0]?.message ?? 'invalid'}` });
+      }
+      return parsed.data as z.output<S>;
     }
   }
 
-  private async send<T>(method: string, path: string, body: unknown, okStatuses: number[] = []): Promise<T> {
+  private async send(method: string, path: string, body: unknown, okStatuses: number[] = []): Promise<unknown> {
     const signal = AbortSignal.timeout(this.opts.timeoutMs);
     const res = await Promise.race([
       this.client.apiRequest({ method, path, body, headers: { 'content-type': 'application/json' } }),
@@ -101,7 +110,7 @@ export class HubSpotGateway {
     if (text) {
       try { parsed = JSON.parse(text); } catch { parsed = text; }
     }
-    if (res.ok || okStatuses.includes(res.status)) return parsed as T;
+    if (res.ok || okStatuses.includes(res.status)) return parsed;
     throw new HttpFailure(res.status, parsed, headers);
   }
 

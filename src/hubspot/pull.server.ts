@@ -7,12 +7,11 @@ import type { Db } from '../db/database.ts';
 import { setStatus } from '../leads/leads.server.ts';
 import type { Stage } from '../leads/stages.ts';
 import type { HubSpotGateway } from './gateway.ts';
+import type { z } from 'zod';
 import { COMMENT_ID_PROPERTY, LEAD_ID_PROPERTY, leadUpdateFromDeal } from './mapping.ts';
+import { associationsPage, batchResponse, ownersPage, searchPage } from './schemas.ts';
 
-interface HsObject { id: string; properties: Record<string, string | null | undefined> }
-interface SearchPage { results?: HsObject[]; paging?: { next?: { after?: string } } }
-interface OwnersPage { results?: { id: string; email?: string | null; firstName?: string | null; lastName?: string | null }[]; paging?: { next?: { after?: string } } }
-interface AssocPage { results?: { from: { id: string }; to: { toObjectId: string | number }[] }[] }
+type HsObject = z.output<typeof searchPage>['results'][number];
 
 const CURSOR_KEY = 'deals_cursor';
 const OWNERS_KEY = 'owners_refreshed_at';
@@ -28,13 +27,13 @@ export async function refreshOwners(db: Db, gw: HubSpotGateway): Promise<number>
   let after: string | undefined;
   let count = 0;
   do {
-    const page = await gw.request<OwnersPage>('GET', `/crm/v3/owners?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`);
-    for (const o of page?.results ?? []) {
+    const page = await gw.request('GET', `/crm/v3/owners?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`, undefined, { schema: ownersPage });
+    for (const o of page.results) {
       await db.insertInto('hubspot_owners').values({ id: o.id, email: o.email ?? null, first_name: o.firstName ?? null, last_name: o.lastName ?? null })
         .onConflict((oc) => oc.column('id').doUpdateSet({ email: o.email ?? null, first_name: o.firstName ?? null, last_name: o.lastName ?? null, updated_at: sql`now()` })).execute();
       count++;
     }
-    after = page?.paging?.next?.after;
+    after = page.paging?.next?.after;
   } while (after);
   await setState(db, OWNERS_KEY, new Date().toISOString());
   return count;
@@ -51,7 +50,7 @@ export async function pullOnce(db: Db, gw: HubSpotGateway, opts: { stages: Stage
   let after: string | undefined;
   const changed: HsObject[] = [];
   do {
-    const page = await gw.request<SearchPage>('POST', '/crm/v3/objects/deals/search', {
+    const page = await gw.request('POST', '/crm/v3/objects/deals/search', {
       filterGroups: [{ filters: [
         { propertyName: 'hs_lastmodifieddate', operator: 'GTE', value: String(cursor) },
         { propertyName: 'pipeline', operator: 'EQ', value: opts.pipelineId },
@@ -59,9 +58,9 @@ export async function pullOnce(db: Db, gw: HubSpotGateway, opts: { stages: Stage
       sorts: [{ propertyName: 'hs_lastmodifieddate', direction: 'ASCENDING' }],
       properties: ['dealname', 'dealstage', 'pipeline', 'hubspot_owner_id', LEAD_ID_PROPERTY, 'hs_lastmodifieddate'],
       limit: 100, ...(after ? { after } : {}),
-    }, { search: true });
-    changed.push(...(page?.results ?? []));
-    after = page?.paging?.next?.after;
+    }, { search: true, schema: searchPage });
+    changed.push(...page.results);
+    after = page.paging?.next?.after;
     if (changed.length >= 10_000) break; // the search API's hard cap; the next pull continues from the cursor
   } while (after);
 
@@ -109,17 +108,17 @@ export async function pullOnce(db: Db, gw: HubSpotGateway, opts: { stages: Stage
 async function pullNotes(db: Db, gw: HubSpotGateway, dealIds: string[]): Promise<number> {
   const noteToDeal = new Map<string, string>();
   for (let i = 0; i < dealIds.length; i += 1000) {
-    const page = await gw.request<AssocPage>('POST', '/crm/v4/associations/deals/notes/batch/read', { inputs: dealIds.slice(i, i + 1000).map((id) => ({ id })) }, { okStatuses: [207] });
-    for (const r of page?.results ?? []) for (const t of r.to ?? []) noteToDeal.set(String(t.toObjectId), r.from.id);
+    const page = await gw.request('POST', '/crm/v4/associations/deals/notes/batch/read', { inputs: dealIds.slice(i, i + 1000).map((id) => ({ id })) }, { okStatuses: [207], schema: associationsPage });
+    for (const r of page.results) for (const t of r.to) noteToDeal.set(String(t.toObjectId), r.from.id);
   }
   const known = noteToDeal.size ? new Set((await db.selectFrom('comments').select('hubspot_note_id').where('hubspot_note_id', 'in', [...noteToDeal.keys()]).execute()).map((r) => r.hubspot_note_id)) : new Set();
   const unknown = [...noteToDeal.keys()].filter((id) => !known.has(id));
   let created = 0;
   for (let i = 0; i < unknown.length; i += 100) {
-    const page = await gw.request<SearchPage>('POST', '/crm/v3/objects/notes/batch/read', {
+    const page = await gw.request('POST', '/crm/v3/objects/notes/batch/read', {
       inputs: unknown.slice(i, i + 100).map((id) => ({ id })), properties: ['hs_note_body', 'hs_timestamp', 'hubspot_owner_id', COMMENT_ID_PROPERTY],
-    }, { okStatuses: [207] });
-    for (const note of page?.results ?? []) {
+    }, { okStatuses: [207], schema: batchResponse });
+    for (const note of page.results) {
       if (note.properties[COMMENT_ID_PROPERTY]) continue; // one of ours
       const lead = await db.selectFrom('leads').select('id').where('hubspot_deal_id', '=', noteToDeal.get(note.id)!).executeTakeFirst();
       const text = htmlToText(note.properties.hs_note_body ?? '').slice(0, 3000);

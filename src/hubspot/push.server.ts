@@ -14,6 +14,7 @@ import {
 } from './mapping.ts';
 import { claimDue, completeItems, deferItems, failItems } from './outbox.server.ts';
 import { backoffMs } from './retry.ts';
+import { batchResponse } from './schemas.ts';
 
 export interface PushOptions {
   workerId: string;
@@ -25,18 +26,16 @@ export interface PushOptions {
   log: Logger;
 }
 
-interface UpsertResult { id: string; properties?: Record<string, string | null> }
-interface BatchResponse { results?: UpsertResult[]; errors?: { message?: string; context?: Record<string, string[]> }[] }
 
 const chunk = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
 async function batchUpsert(gw: HubSpotGateway, type: string, idProperty: string, inputs: { id: string; properties: Record<string, string> }[]): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   for (const part of chunk(inputs, 100)) {
-    const res = await gw.request<BatchResponse>('POST', `/crm/v3/objects/${type}/batch/upsert`, { inputs: part.map((i) => ({ ...i, idProperty })) }, { okStatuses: [207] });
+    const res = await gw.request('POST', `/crm/v3/objects/${type}/batch/upsert`, { inputs: part.map((i) => ({ ...i, idProperty })) }, { okStatuses: [207], schema: batchResponse });
     // Match by the unique property, never by position.
-    for (const r of res?.results ?? []) {
-      const key = r.properties?.[idProperty];
+    for (const r of res.results) {
+      const key = r.properties[idProperty];
       if (key) ids.set(idProperty === 'email' ? key.toLowerCase() : key, r.id);
     }
   }
@@ -144,8 +143,8 @@ async function pushComments(db: Db, gw: HubSpotGateway, items: SyncItem[]): Prom
 async function findByOwnId(gw: HubSpotGateway, type: string, idProperty: string, ownIds: string[]): Promise<string[]> {
   const found: string[] = [];
   for (const part of chunk(ownIds, 100)) {
-    const res = await gw.request<BatchResponse>('POST', `/crm/v3/objects/${type}/batch/read`, { inputs: part.map((id) => ({ id })), idProperty, properties: [idProperty] }, { okStatuses: [207] });
-    for (const r of res?.results ?? []) found.push(r.id);
+    const res = await gw.request('POST', `/crm/v3/objects/${type}/batch/read`, { inputs: part.map((id) => ({ id })), idProperty, properties: [idProperty] }, { okStatuses: [207], schema: batchResponse });
+    for (const r of res.results) found.push(r.id);
   }
   return found;
 }
