@@ -1,0 +1,415 @@
+// bench/leads — the dashboard and the lead list under load, against a bare Fastify route in the same run.
+//
+//   npm run bench:leads
+//
+// Seeds 100,000 leads over 200 agents (one agent owns 10,000) into a fresh database, starts the real app
+// (buildApp, NODE_ENV=production, a pg Pool) and a bare Fastify app, signs in as the heavy agent and as an
+// admin, and runs autocannon (50 connections) against:
+//   bare route · agent /dashboard · agent /dashboard?page=50 · admin /dashboard · admin /dashboard?page=50&sort=deal_name&order=asc
+// It prints requests/s, p50 and p99 latency, the ratio of requests/s to the bare route, and whether the
+// targets (p99 < 100 ms, ratio ≥ 0.30) are met; then a per-query profile (EXPLAIN ANALYZE, idle server) of
+// the dashboard's SQL, to show which statement dominates. It is a measurement: it exits 0 when targets
+// are missed, and 1 when requests failed under load (non-2xx, errors, timeouts) or the run crashed.
+//
+// Fairness: the app and the bare route each run in their own child process; autocannon runs in this
+// process. The targets are measured one after the other, so while one server is under load the other is
+// idle and autocannon's own CPU is never in the measured server's process. The bare route is measured
+// first and last, and the ratio uses the mean of the two, which absorbs some drift of a noisy machine.
+// On a 2-core machine autocannon, the server and PostgreSQL share the CPUs: the absolute figures are
+// for this machine only, the ratios are what to compare between runs.
+//
+// Environment:
+//   BENCH_DATABASE_URL   a PostgreSQL server to use (a fresh database is created in it and dropped after);
+//                        unset: a throwaway server is started with scripts/test-postgres.sh and stopped
+//   BENCH_PG_PORT        port of that throwaway server (55470)
+//   BENCH_DURATION       seconds per target (10);  BENCH_WARMUP seconds of warm-up before each (3)
+//   BENCH_CONNECTIONS    autocannon connections (50);  BENCH_DB_POOL_MAX the app's pool size (10)
+//   BENCH_LEADS / BENCH_AGENTS / BENCH_HEAVY_LEADS   the data set (100000 / 200 / 10000)
+//   BENCH_EXPLAIN=1      also print the full EXPLAIN ANALYZE of every dashboard query
+//   BENCH_REFERENCE=0    skip the two reference rows (the app's /healthz and /login: its ceiling without
+//                        the database and without a big page, to show what ratio is reachable at all)
+//   BENCH_KEEP=1         keep the database, the throwaway server and the app's log folder (prints where)
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon, { type Result } from 'autocannon';
+import bcrypt from 'bcrypt';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import type { CurrentUser } from '../src/views/context.ts';
+import { profileDashboard } from './lib/profile.ts';
+import { ADMIN_USERNAME, agentUsername, seedLeads } from './lib/seed.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const env = process.env;
+const int = (name: string, def: number) => {
+  const v = Number(env[name] ?? def);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
+  return v;
+};
+const DURATION = int('BENCH_DURATION', 10);
+const WARMUP = Number(env.BENCH_WARMUP ?? 3);
+const CONNECTIONS = int('BENCH_CONNECTIONS', 50);
+const POOL_MAX = int('BENCH_DB_POOL_MAX', 10);
+const LEADS = int('BENCH_LEADS', 100_000);
+const AGENTS = int('BENCH_AGENTS', 200);
+const HEAVY_LEADS = int('BENCH_HEAVY_LEADS', 10_000);
+const PG_PORT = int('BENCH_PG_PORT', 55470);
+const KEEP = env.BENCH_KEEP === '1';
+const EXPLAIN = env.BENCH_EXPLAIN === '1';
+const REFERENCE = env.BENCH_REFERENCE !== '0';
+const PASSWORD = 'bench-password-0123';
+const TARGET_P99_MS = 100;
+const TARGET_RATIO = 0.3;
+
+const say = (s = '') => process.stdout.write(`${s}\n`);
+const step = (s: string) => process.stderr.write(`bench:leads: ${s}\n`);
+
+// ---- cleanup: everything started is registered here and undone in reverse order, also on Ctrl-C ----
+const cleanups: { name: string; fn: () => Promise<void> | void }[] = [];
+let cleaning: Promise<void> | null = null;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c.fn();
+      } catch (err) {
+        step(`cleanup of ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    step(`${sig}: stopping`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---- PostgreSQL ----
+async function startPostgres(): Promise<string> {
+  if (env.BENCH_DATABASE_URL) return env.BENCH_DATABASE_URL;
+  const script = path.join(ROOT, 'scripts/test-postgres.sh');
+  const pgEnv = { ...env, PG_PORT: String(PG_PORT) };
+  step(`starting a throwaway PostgreSQL on port ${PG_PORT}`);
+  const url = execFileSync(script, ['start'], { env: pgEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  if (KEEP) step(`keeping the PostgreSQL server: stop it with PG_PORT=${PG_PORT} scripts/test-postgres.sh stop`);
+  else cleanups.push({ name: 'PostgreSQL', fn: () => { execFileSync(script, ['stop'], { env: pgEnv, stdio: ['ignore', 'ignore', 'inherit'] }); } });
+  return url;
+}
+
+async function createDatabase(serverUrl: string): Promise<string> {
+  const name = `propart_bench_${Date.now()}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  if (KEEP) step(`keeping database ${name}`);
+  else {
+    cleanups.push({
+      name: `database ${name}`,
+      fn: async () => {
+        const c = new pg.Client({ connectionString: serverUrl });
+        await c.connect();
+        try {
+          await c.query(`drop database if exists ${name} with (force)`);
+        } finally {
+          await c.end();
+        }
+      },
+    });
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+// ---- child servers ----
+interface Child { proc: ChildProcess; port: number }
+
+function startChild(file: string, childEnv: NodeJS.ProcessEnv, name: string): Promise<Child> {
+  const proc = fork(path.join(ROOT, file), [], {
+    execArgv: ['--import', 'tsx'],
+    env: childEnv,
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  cleanups.push({
+    name,
+    fn: () => new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      proc.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      if (proc.connected) proc.send({ type: 'stop' });
+      else proc.kill('SIGTERM');
+    }),
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
+    proc.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited during start-up (${signal ?? code})`));
+    });
+    proc.on('message', (m: { type?: string; port?: number }) => {
+      if (m.type === 'listening' && m.port) {
+        clearTimeout(timer);
+        resolve({ proc, port: m.port });
+      }
+    });
+  });
+}
+
+// ---- signing in like a browser: GET /login for the CSRF cookie and token, then POST the form ----
+function cookiesOf(res: Response): Map<string, string> {
+  const jar = new Map<string, string>();
+  for (const line of res.headers.getSetCookie()) {
+    const [pair] = line.split(';');
+    const eq = pair!.indexOf('=');
+    jar.set(pair!.slice(0, eq).trim(), pair!.slice(eq + 1).trim());
+  }
+  return jar;
+}
+
+async function login(base: string, username: string): Promise<string> {
+  const page = await fetch(`${base}/login`, { redirect: 'manual' });
+  const html = await page.text();
+  const token = /<meta name="csrf-token" content="([^"]*)"/.exec(html)?.[1];
+  const csrfCookie = cookiesOf(page).get('propart_csrf');
+  if (page.status !== 200 || !token || !csrfCookie) throw new Error(`GET /login: status ${page.status}, no CSRF token or cookie`);
+  const res = await fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `propart_csrf=${csrfCookie}` },
+    body: new URLSearchParams({ _csrf: token, username, password: PASSWORD }).toString(),
+  });
+  const sid = cookiesOf(res).get('propart_sid');
+  if (res.status !== 303 || !sid) throw new Error(`POST /login as ${username}: status ${res.status}, no session cookie`);
+  return `propart_sid=${sid}`;
+}
+
+// ---- measuring ----
+interface Target { name: string; path: string; cookie?: string; bare?: boolean; reference?: boolean }
+interface Row { target: Target; result: Result; drainMs: number }
+
+/** Resolves once the server has finished the work queued during the last run (see lib/child.ts). */
+function waitIdle(child: Child, timeoutMs = 120_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server was still busy ${timeoutMs / 1000} s after the load stopped`)), timeoutMs);
+    const onMessage = (m: { type?: string; waitedMs?: number }) => {
+      if (m.type !== 'idle') return;
+      clearTimeout(timer);
+      child.proc.off('message', onMessage);
+      resolve(m.waitedMs ?? 0);
+    };
+    child.proc.on('message', onMessage);
+    child.proc.send({ type: 'wait-idle' });
+  });
+}
+
+async function check(base: string, t: Target): Promise<number> {
+  const res = await fetch(`${base}${t.path}`, { redirect: 'manual', headers: t.cookie ? { cookie: t.cookie } : {} });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`${t.name}: GET ${t.path} answered ${res.status}, expected 200`);
+  return Buffer.byteLength(body);
+}
+
+async function measure(server: Child, t: Target): Promise<Row> {
+  const headers: Record<string, string> = t.cookie ? { cookie: t.cookie } : {};
+  const opts = { url: `http://127.0.0.1:${server.port}${t.path}`, connections: CONNECTIONS, headers };
+  await waitIdle(server);
+  if (WARMUP > 0) {
+    await autocannon({ ...opts, duration: WARMUP });
+    await waitIdle(server);
+  }
+  step(`${t.name}: ${DURATION} s at ${CONNECTIONS} connections`);
+  const result = await autocannon({ ...opts, duration: DURATION, title: t.name });
+  const drainMs = await waitIdle(server);
+  return { target: t, result, drainMs };
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+function table(headers: string[], rows: string[][], alignRight: boolean[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (alignRight[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const serverUrl = await startPostgres();
+  const url = await createDatabase(serverUrl);
+
+  // Schema and data.
+  step('migrating');
+  const migrationPool = new pg.Pool({ connectionString: url, max: 1 });
+  const kdb = new Kysely<any>({ dialect: new PostgresDialect({ pool: migrationPool }) });
+  await migrateToLatest(kdb);
+  await kdb.destroy();
+  step(`seeding ${fmt(LEADS)} leads over ${AGENTS} agents (one with ${fmt(HEAVY_LEADS)})`);
+  const seedStart = Date.now();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const seeded = await seedLeads(client, { agents: AGENTS, leads: LEADS, heavyLeads: HEAVY_LEADS, passwordHash: await bcrypt.hash(PASSWORD, 4) })
+    .finally(() => client.end());
+  const seedSeconds = (Date.now() - seedStart) / 1000;
+  step(`seeded in ${seedSeconds.toFixed(1)} s: ${fmt(seeded.leadCount)} leads, ${seeded.agentCount} agents, heavy agent ${fmt(seeded.heavyLeadCount)}`);
+
+  // The servers.
+  const logDir = mkdtempSync(path.join(tmpdir(), 'propart-bench-'));
+  if (KEEP) step(`keeping the app's log folder ${logDir}`);
+  else cleanups.push({ name: 'log folder', fn: () => rmSync(logDir, { recursive: true, force: true }) });
+  const appEnv: NodeJS.ProcessEnv = {
+    PATH: env.PATH, HOME: env.HOME, TZ: env.TZ,
+    NODE_ENV: 'production',
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    DATABASE_URL: url,
+    DB_POOL_MAX: String(POOL_MAX),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: path.join(logDir, 'data'),
+    LOG_DIR: logDir,
+    LOG_LEVEL: 'warn',
+    LOG_TO_STDOUT: 'false',
+  };
+  step('starting the app and the bare Fastify route (one process each)');
+  const app = await startChild('bench/lib/app-server.ts', appEnv, 'app server');
+  const bare = await startChild('bench/lib/bare-server.ts', { PATH: env.PATH, HOME: env.HOME, NODE_ENV: 'production' }, 'bare server');
+  const appBase = `http://127.0.0.1:${app.port}`;
+  const bareBase = `http://127.0.0.1:${bare.port}`;
+
+  const agentCookie = await login(appBase, seeded.heavyAgentUsername);
+  const adminCookie = await login(appBase, seeded.adminUsername);
+
+  const bareTarget: Target = { name: 'bare Fastify route', path: '/bare', bare: true };
+  const appTargets: Target[] = [
+    { name: `agent /dashboard (${fmt(seeded.heavyLeadCount)} leads)`, path: '/dashboard', cookie: agentCookie },
+    { name: 'agent lead list, page 50', path: '/dashboard?page=50', cookie: agentCookie },
+    { name: `admin /dashboard (${fmt(seeded.leadCount)} leads)`, path: '/dashboard', cookie: adminCookie },
+    { name: 'admin lead list, page 50 by deal name', path: '/dashboard?page=50&sort=deal_name&order=asc', cookie: adminCookie },
+  ];
+  // Not judged: what the real app does without the database or a big page, to put the ratios in context.
+  const referenceTargets: Target[] = REFERENCE ? [
+    { name: 'ref: app /healthz (hooks only, no DB)', path: '/healthz', reference: true },
+    { name: 'ref: app /login (small page, no DB)', path: '/login', reference: true },
+  ] : [];
+  const sizes = new Map<Target, number>();
+  for (const t of referenceTargets) sizes.set(t, await check(appBase, t));
+  sizes.set(bareTarget, await check(bareBase, bareTarget));
+  for (const t of appTargets) sizes.set(t, await check(appBase, t));
+
+  const rows: Row[] = [];
+  const bareFirst = await measure(bare, bareTarget);
+  rows.push(bareFirst);
+  for (const t of [...referenceTargets, ...appTargets]) rows.push(await measure(app, t));
+  const bareLastTarget: Target = { ...bareTarget, name: 'bare Fastify route (again)' };
+  const bareLast = await measure(bare, bareLastTarget);
+  rows.push(bareLast);
+  sizes.set(bareLastTarget, sizes.get(bareTarget)!);
+  const baseline = (bareFirst.result.requests.average + bareLast.result.requests.average) / 2;
+
+  // Warnings and errors the app logged while under load (the log level is warn).
+  const logCounts = new Map<string, number>();
+  for (const line of readFileSync(path.join(logDir, 'propart.log'), 'utf8').split('\n').filter(Boolean)) {
+    let key = line.slice(0, 200);
+    try {
+      const e = JSON.parse(line) as { level?: string; msg?: string; err?: { message?: string } };
+      key = `${e.level}: ${e.msg ?? ''}${e.err?.message ? ` — ${e.err.message}` : ''}`;
+    } catch { /* not JSON: keep the raw start */ }
+    logCounts.set(key, (logCounts.get(key) ?? 0) + 1);
+  }
+
+  // ---- report ----
+  let failed = false;
+  const failures: string[] = [];
+  const out = rows.map(({ target, result: r, drainMs }) => {
+    const ratio = r.requests.average / baseline;
+    const problems = r.non2xx + r.errors + r.timeouts + (r.requests.total === 0 ? 1 : 0);
+    if (problems > 0) {
+      failed = true;
+      const codes = Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => `${code}×${v.count}`).join(', ');
+      failures.push(`${target.name}: ${fmt(r.requests.total)} responses (${codes || 'none'}), ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+    }
+    const p99ok = r.latency.p99 < TARGET_P99_MS;
+    const ratioOk = ratio >= TARGET_RATIO;
+    const verdict = target.bare ? 'baseline'
+      : target.reference ? (problems > 0 ? 'FAILED (non-2xx)' : 'reference')
+      : problems > 0 ? 'FAILED (non-2xx)'
+      : p99ok && ratioOk ? 'met'
+      : `MISSED (${[!p99ok && 'p99', !ratioOk && 'ratio'].filter(Boolean).join(', ')})`;
+    return [
+      target.name, fmt(r.requests.average), fmt(r.latency.p50, 1), fmt(r.latency.p99, 1),
+      target.bare ? fmt(r.requests.average / baseline, 2) : fmt(ratio, 3),
+      fmt(r.requests.total), String(r.non2xx + r.errors + r.timeouts), fmt((sizes.get(target) ?? 0) / 1024, 1), fmt(drainMs / 1000, 1), verdict,
+    ];
+  });
+
+  say();
+  say(`bench:leads — ${fmt(seeded.leadCount)} leads, ${seeded.agentCount} agents (heavy agent: ${fmt(seeded.heavyLeadCount)}), ` +
+    `PostgreSQL ${env.BENCH_DATABASE_URL ? '(BENCH_DATABASE_URL)' : `throwaway, port ${PG_PORT}`}, app pool ${POOL_MAX}, ` +
+    `autocannon ${CONNECTIONS} connections × ${DURATION} s (+${WARMUP} s warm-up), node ${process.version}`);
+  say(`baseline = mean of the two bare-route runs = ${fmt(baseline)} req/s; targets: p99 < ${TARGET_P99_MS} ms and ratio ≥ ${TARGET_RATIO.toFixed(2)}`);
+  say();
+  say(table(
+    ['route', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'requests', 'non-2xx/err', 'KiB', 'drain s', 'targets'],
+    out,
+    [false, true, true, true, true, true, true, true, true, false],
+  ));
+  say();
+  say('drain s: how long the app kept working on queued requests after the load stopped (0 = it kept up).');
+  const logTotal = [...logCounts.values()].reduce((a, b) => a + b, 0);
+  say(`app log during the run: ${logTotal} warn/error line(s)${logTotal ? ':' : ''}`);
+  for (const [k, n] of [...logCounts].sort((a, b) => b[1] - a[1]).slice(0, 8)) say(`  ${String(n).padStart(6)} × ${k.slice(0, 160)}`);
+  if (failed) {
+    say();
+    say('FAILED: requests were answered with non-2xx or failed under load, so those rows do not measure the pages:');
+    for (const f of failures) say(`  ${f}`);
+  }
+
+  // ---- where the time goes: each dashboard statement on an idle server ----
+  step('profiling the dashboard queries (EXPLAIN ANALYZE, servers idle)');
+  await new Promise<void>((resolve) => { app.proc.once('exit', () => resolve()); app.proc.send({ type: 'stop' }); });
+  await new Promise<void>((resolve) => { bare.proc.once('exit', () => resolve()); bare.proc.send({ type: 'stop' }); });
+  const agentUser: CurrentUser = { id: seeded.heavyAgentId, username: agentUsername(1), displayName: '', email: '', role: 'agent', mustChangePassword: false };
+  const adminUser: CurrentUser = { id: seeded.adminId, username: ADMIN_USERNAME, displayName: '', email: '', role: 'admin', mustChangePassword: false };
+  const scenarios: [string, CurrentUser, Record<string, string>][] = [
+    ['agent /dashboard', agentUser, {}],
+    ['agent page 50', agentUser, { page: '50' }],
+    ['admin /dashboard', adminUser, {}],
+    ['admin page 50 by deal name', adminUser, { page: '50', sort: 'deal_name', order: 'asc' }],
+  ];
+  say();
+  say('dashboard SQL, one request\'s statements on an idle server (EXPLAIN ANALYZE, best of 3; r = actual rows):');
+  for (const [name, user, query] of scenarios) {
+    const profiled = await profileDashboard(url, user, query);
+    const total = profiled.filter((p) => !p.label.startsWith('page rows only')).reduce((s, p) => s + p.ms, 0);
+    say();
+    say(`${name} — ${fmt(total, 1)} ms of SQL per request (sequential sum)`);
+    say(table(['statement', 'ms', 'plan'], profiled.map((p) => [p.label, fmt(p.ms, 2), p.plan.length > 150 ? `${p.plan.slice(0, 147)}...` : p.plan]), [false, true, false]));
+    if (EXPLAIN) for (const p of profiled) say(`\n-- ${name}: ${p.label}\n${p.sql}\n${p.fullPlan}`);
+  }
+  say();
+  say(`done in ${((Date.now() - started) / 1000).toFixed(0)} s (seeding ${seedSeconds.toFixed(1)} s)`);
+  return failed ? 1 : 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  process.stderr.write(`bench:leads failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+} finally {
+  await cleanup();
+}
+process.exit(code);
