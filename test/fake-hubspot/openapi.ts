@@ -1,14 +1,16 @@
-// Validates the fake's responses against HubSpot's own OpenAPI documents (/work/shared/spec/hubspot-openapi
-// or SPEC_DIR): finds the operation for a method + path, picks the response schema for the status (or
+// Validates the fake's responses against HubSpot's own OpenAPI documents (copied unmodified from
+// spec/hubspot-openapi into ./openapi so CI needs nothing outside the repo; HUBSPOT_OPENAPI_DIR
+// overrides): finds the operation for a method + path, picks the response schema for the status (or
 // `default`), resolves $refs with ajv. Two documented allowances, both real HubSpot behaviour the
 // published schemas get wrong: property values may be null on reads (HUBSPOT.md §2 conventions), and a
 // batch error's `subCategory` is a string (e.g. crm.associations.NO_ASSOCIATIONS_FOUND).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 
-export const SPEC_DIR = process.env.HUBSPOT_OPENAPI_DIR ?? '/work/shared/spec/hubspot-openapi';
+export const SPEC_DIR = process.env.HUBSPOT_OPENAPI_DIR ?? fileURLToPath(new URL('./openapi/', import.meta.url));
 const FILES = ['contacts-v3.json', 'deals-v3.json', 'notes-v3.json', 'associations-v4.json', 'pipelines-v3.json', 'owners-v3.json', 'properties-v3.json'];
 
 type Json = Record<string, any>;
