@@ -51,6 +51,7 @@ const envSchema = z.object({
   HUBSPOT_STAGE_MAP_FILE: z.string().optional().or(z.literal('').transform(() => undefined)),
   HUBSPOT_PULL_INTERVAL_SECONDS: int(60, 0),
   SYNC_WORKER: z.enum(['in-process', 'off']).default('in-process'),
+  DASHBOARD_CACHE_SECONDS: int(10, 0),
   INITIAL_ADMIN_USERNAME: z.string().regex(/^[a-z_][a-z0-9_]{3,24}$/).default('admin'),
   INITIAL_ADMIN_EMAIL: z.string().email().default('admin@propart.local'),
 });
@@ -84,6 +85,8 @@ export interface Config {
     sessionAbsoluteHours: number;
   };
   redisUrl?: string;
+  /** How old the agency-wide dashboard figures shown to admins may be (0 = always live). */
+  dashboardCacheSeconds: number;
   hubspot: {
     /** Null when HubSpot is not configured: sync is off, leads stay local and say so. */
     accessToken: string | null;
@@ -178,6 +181,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): LoadedConfi
       sessionAbsoluteHours: env.SESSION_ABSOLUTE_HOURS,
     },
     redisUrl: env.REDIS_URL,
+    dashboardCacheSeconds: env.DASHBOARD_CACHE_SECONDS,
     hubspot: {
       accessToken: env.HUBSPOT_ACCESS_TOKEN ?? null,
       baseUrl: env.HUBSPOT_BASE_URL,

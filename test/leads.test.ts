@@ -18,7 +18,7 @@ for (const kind of databaseKinds()) {
     let adminId: number; let annaId: number; let borisId: number;
     let anna: Client; let boris: Client; let admin: Client;
     before(async () => {
-      t = await startTestApp(kind, { wrapDb: (db) => db.withPlugin(counter), env: { LOGIN_RATE_LIMIT_PER_MINUTE: '1000' } });
+      t = await startTestApp(kind, { wrapDb: (db) => db.withPlugin(counter), env: { LOGIN_RATE_LIMIT_PER_MINUTE: '1000', DASHBOARD_CACHE_SECONDS: '0' } });
       adminId = await seedUser(t, { username: 'chief', password: 'chief-password-1', role: 'admin', display_name: 'Шеф' });
       annaId = await seedUser(t, { username: 'anna', password: 'anna-password-1', display_name: 'Анна', admin_id: adminId });
       borisId = await seedUser(t, { username: 'boris', password: 'boris-password-1', display_name: 'Борис' });

@@ -65,43 +65,63 @@ export function filtered(user: CurrentUser, f: Omit<LeadFilter, 'sort' | 'order'
 
 export interface Cards { total: number; active: number; closed: number; transferred: number; conversion: number }
 
-export async function cards(db: DbLike, user: CurrentUser, f: LeadFilter): Promise<Cards> {
-  const row = await db.selectFrom('leads')
-    .select([
-      sql<number>`count(*)::int`.as('total'),
-      sql<number>`(count(*) filter (where status in (${sql.join(ACTIVE_STATUSES)})))::int`.as('active'),
-      sql<number>`(count(*) filter (where status = 'closed'))::int`.as('closed'),
-      sql<number>`(count(*) filter (where is_transferred))::int`.as('transferred'),
-    ])
-    .where(filtered(user, f)).executeTakeFirstOrThrow();
-  return { ...row, conversion: row.total ? Math.round((row.closed / row.total) * 1000) / 10 : 0 };
-}
-
 export interface Charts {
   weekly: { week: string; count: number }[];
   byStage: { label: string; status: string; count: number }[];
   bySource: { source: string | null; count: number }[];
 }
 
-export async function charts(db: DbLike, user: CurrentUser, f: LeadFilter): Promise<Charts> {
+export interface Summary { cards: Cards; charts: Charts }
+
+/**
+ * Cards and charts from two grouped scans: one by (status, stage label, source) from which the cards,
+ * the stage chart and the source chart are all derived, and one by week. No per-row work, one
+ * connection at a time (a dashboard never holds several pool connections).
+ */
+export async function summary(db: DbLike, user: CurrentUser, f: LeadFilter): Promise<Summary> {
   const where = filtered(user, f);
-  const weekExpr = sql<string>`to_char(date_trunc('week', leads.created_at at time zone 'Europe/Kyiv'), 'YYYY-MM-DD')`;
-  const [weekly, byStage, bySource] = await Promise.all([
-    db.selectFrom('leads').select([weekExpr.as('week'), sql<number>`count(*)::int`.as('count')])
+  const groups = await db.selectFrom('leads')
+    .select(['status', sql<string>`coalesce(hubspot_stage_label, '')`.as('label'), 'source',
+      sql<number>`count(*)::int`.as('n'), sql<number>`(count(*) filter (where is_transferred))::int`.as('transferred')])
+    .where(where).groupBy(['status', sql`2`, 'source']).execute();
+  // Group on the truncated timestamp, format only the ~12 groups.
+  const weekly = await db.selectFrom(
+    db.selectFrom('leads')
+      .select([sql<Date>`date_trunc('week', leads.created_at at time zone 'Europe/Kyiv')`.as('week'), sql<number>`count(*)::int`.as('count')])
       .where(where).where('leads.created_at', '>=', sql<Date>`now() - interval '12 weeks'`)
-      .groupBy(sql`1`).orderBy(sql`1`).execute(),
-    db.selectFrom('leads').select([sql<string>`coalesce(hubspot_stage_label, '')`.as('label'), 'status', sql<number>`count(*)::int`.as('count')])
-      .where(where).groupBy(sql`1`).groupBy('status').orderBy('count', 'desc').execute(),
-    db.selectFrom('leads').select(['source', sql<number>`count(*)::int`.as('count')])
-      .where(where).groupBy('source').orderBy('count', 'desc').execute(),
-  ]);
-  return { weekly, byStage, bySource };
+      .groupBy(sql`1`).as('w'),
+  ).select([sql<string>`to_char(w.week, 'YYYY-MM-DD')`.as('week'), 'w.count']).orderBy('w.week').execute();
+
+  const cards: Cards = { total: 0, active: 0, closed: 0, transferred: 0, conversion: 0 };
+  const stage = new Map<string, { label: string; status: string; count: number }>();
+  const source = new Map<string | null, number>();
+  for (const g of groups) {
+    cards.total += g.n;
+    cards.transferred += g.transferred;
+    if (g.status === 'closed') cards.closed += g.n;
+    if ((ACTIVE_STATUSES as string[]).includes(g.status)) cards.active += g.n;
+    const key = `${g.status}|${g.label}`;
+    const s = stage.get(key) ?? { label: g.label, status: g.status, count: 0 };
+    s.count += g.n;
+    stage.set(key, s);
+    source.set(g.source, (source.get(g.source) ?? 0) + g.n);
+  }
+  cards.conversion = cards.total ? Math.round((cards.closed / cards.total) * 1000) / 10 : 0;
+  return {
+    cards,
+    charts: {
+      weekly,
+      byStage: [...stage.values()].sort((a, b) => b.count - a.count),
+      bySource: [...source].map(([src, count]) => ({ source: src, count })).sort((a, b) => b.count - a.count),
+    },
+  };
 }
 
 const SORT_COLUMNS: Record<SortKey, string> = {
   created_at: 'leads.created_at', updated_at: 'leads.updated_at', deal_name: 'leads.deal_name', agent: 'users.display_name',
   budget: 'leads.budget', status: 'leads.status', country: 'leads.country', source: 'leads.source',
 };
+const NULLABLE_SORTS = new Set<SortKey>(['country', 'source']);
 
 export function listQuery(db: DbLike, user: CurrentUser, f: LeadFilter) {
   const dir = f.order === 'asc' ? sql`asc` : sql`desc`;
@@ -113,18 +133,16 @@ export function listQuery(db: DbLike, user: CurrentUser, f: LeadFilter) {
       'leads.agent_id', 'users.display_name as agent_name',
     ])
     .where(filtered(user, f))
-    .orderBy(sql`${sql.ref(SORT_COLUMNS[f.sort])} ${dir} nulls last`)
+    // Only nullable columns need "nulls last"; the others keep a plain order so their indexes serve it.
+    .orderBy(NULLABLE_SORTS.has(f.sort) ? sql`${sql.ref(SORT_COLUMNS[f.sort])} ${dir} nulls last` : sql`${sql.ref(SORT_COLUMNS[f.sort])} ${dir}`)
     .orderBy('leads.id', f.order === 'asc' ? 'asc' : 'desc');
 }
 
 export type LeadRow = Awaited<ReturnType<ReturnType<typeof listQuery>['execute']>>[number];
 
-export async function page(db: DbLike, user: CurrentUser, f: LeadFilter): Promise<{ rows: LeadRow[]; total: number; pages: number }> {
-  const rows = await listQuery(db, user, f)
-    .select(sql<number>`(count(*) over ())::int`.as('total_count'))
-    .limit(PAGE_SIZE).offset((f.page - 1) * PAGE_SIZE).execute();
-  const total = (rows[0] as { total_count?: number } | undefined)?.total_count
-    ?? (f.page > 1 ? (await db.selectFrom('leads').select(sql<number>`count(*)::int`.as('n')).where(filtered(user, f)).executeTakeFirstOrThrow()).n : 0);
+/** One page of rows; the total comes from the summary (same filter), so no window count over every row. */
+export async function page(db: DbLike, user: CurrentUser, f: LeadFilter, total: number): Promise<{ rows: LeadRow[]; total: number; pages: number }> {
+  const rows = await listQuery(db, user, f).limit(PAGE_SIZE).offset((f.page - 1) * PAGE_SIZE).execute();
   return { rows, total, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) };
 }
 

@@ -7,6 +7,7 @@ import { leaderboard } from '../points/points.server.ts';
 import { BUDGETS, COUNTRIES, SOURCES, STATUSES } from '../leads/domain.ts';
 import { formatPhone } from '../leads/schemas.ts';
 import { show } from '../leads/views.tsx';
+import { TtlCache } from '../platform/cache.ts';
 import { csvLine } from './csv.ts';
 import * as q from './queries.server.ts';
 import { DashboardPage } from './views.tsx';
@@ -16,15 +17,16 @@ const EXPORT_BATCH = 1000;
 const EXPORT_MAX_ROWS = 200_000;
 
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
+  const summaryCache = new TtlCache<q.Summary>(app.config.dashboardCacheSeconds * 1000, 200);
   app.get('/dashboard', async (request, reply) => {
     const user = requireUser(request);
     const filter = q.filterSchema.parse(request.query ?? {});
-    const [cards, charts, pageData, agents] = [
-      await q.cards(request.db, user, filter),
-      await q.charts(request.db, user, filter),
-      await q.page(request.db, user, filter),
-      user.role === 'admin' ? await request.db.selectFrom('users').select(['id', 'display_name']).where('role', '=', 'agent').orderBy('display_name').execute() : null,
-    ];
+    // An agent's own figures are always live; the agency-wide ones for admins may be a few seconds old.
+    const { cards, charts } = user.role === 'admin'
+      ? await summaryCache.get(JSON.stringify({ ...filter, page: 0, sort: '', order: '' }), () => q.summary(request.db, user, filter))
+      : await q.summary(request.db, user, filter);
+    const pageData = await q.page(request.db, user, filter, cards.total);
+    const agents = user.role === 'admin' ? await request.db.selectFrom('users').select(['id', 'display_name']).where('role', '=', 'agent').orderBy('display_name').execute() : null;
     return reply.view((ctx) => <DashboardPage ctx={ctx} data={{ cards, charts, ...pageData, filter, agents }} />);
   });
 

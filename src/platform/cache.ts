@@ -1,0 +1,24 @@
+// A small in-process cache with expiry and a size bound; concurrent misses for one key share one load.
+export class TtlCache<V> {
+  private readonly entries = new Map<string, { expires: number; value: Promise<V> }>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  constructor(ttlMs: number, maxEntries: number) {
+    this.ttlMs = ttlMs;
+    this.maxEntries = maxEntries;
+  }
+
+  async get(key: string, load: () => Promise<V>): Promise<V> {
+    if (this.ttlMs <= 0) return load();
+    const now = Date.now();
+    const hit = this.entries.get(key);
+    if (hit && hit.expires > now) return hit.value;
+    if (this.entries.size >= this.maxEntries) {
+      for (const [k, e] of this.entries) if (e.expires <= now || this.entries.size >= this.maxEntries) this.entries.delete(k);
+    }
+    const value = load();
+    this.entries.set(key, { expires: now + this.ttlMs, value });
+    value.catch(() => this.entries.delete(key));
+    return value;
+  }
+}
