@@ -39,10 +39,8 @@ function outline(node: PlanNode): string {
   return parts.join(' › ');
 }
 
-function labelChart(sql: string): string {
-  if (sql.includes('date_trunc')) return 'chart weekly';
-  if (sql.includes('hubspot_stage_label')) return 'chart by stage';
-  return 'chart by source';
+function labelSummary(sql: string): string {
+  return sql.includes('date_trunc') ? 'chart weekly' : 'cards + stage/source charts (one grouped pass)';
 }
 
 export async function profileDashboard(url: string, user: CurrentUser, query: Record<string, string>, runs = 3): Promise<ProfiledQuery[]> {
@@ -52,24 +50,19 @@ export async function profileDashboard(url: string, user: CurrentUser, query: Re
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     log: (e: LogEvent) => {
-      if (e.level === 'query') captured.push({ label: label === 'charts' ? labelChart(e.query.sql) : label, sql: e.query.sql, parameters: e.query.parameters });
+      if (e.level === 'query') captured.push({ label: label === 'summary' ? labelSummary(e.query.sql) : label, sql: e.query.sql, parameters: e.query.parameters });
     },
   });
   try {
     const filter = q.filterSchema.parse(query);
-    label = 'cards';
-    await q.cards(db, user, filter);
-    label = 'charts';
-    await q.charts(db, user, filter);
-    label = 'page (rows + count over())';
-    await q.page(db, user, filter);
+    label = 'summary';
+    const { cards } = await q.summary(db, user, filter);
+    label = 'page rows';
+    await q.page(db, user, filter, cards.total);
     if (user.role === 'admin') {
       label = 'agents (filter list)';
       await db.selectFrom('users').select(['id', 'display_name']).where('role', '=', 'agent').orderBy('display_name').execute();
     }
-    // Same statement as page(), without count(*) over (): what the rows alone cost.
-    label = 'page rows only (no over())';
-    await q.listQuery(db, user, filter).limit(q.PAGE_SIZE).offset((filter.page - 1) * q.PAGE_SIZE).execute();
 
     const out: ProfiledQuery[] = [];
     const client = await pool.connect();
