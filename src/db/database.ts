@@ -23,6 +23,9 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 /** The same value parsing for PGlite as for pg. */
 export const PGLITE_PARSERS = { 20: (v: string) => Number(v), 1082: (v: string) => v };
 
+// Pools opened here, and how to reach their server without the timeouts (see withoutTimeouts).
+const untimed = new WeakMap<Kysely<any>, { url: string; connectTimeoutMs: number }>();
+
 export async function openDatabase(config: Config['database'], log: Logger): Promise<DatabaseHandle> {
   if (config.url) return openPostgres(config, log);
   return openPglite(config, log);
@@ -43,12 +46,32 @@ function openPostgres(config: Config['database'], log: Logger): DatabaseHandle {
   // and the next checkout opens a fresh connection — that is the automatic reconnect.
   pool.on('error', (err) => log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost; the pool will reconnect'));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  untimed.set(db, { url: config.url!, connectTimeoutMs: config.connectTimeoutMs });
   return {
     db,
     kind: 'postgres',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Runs fn with a handle on the same database that has no statement timeout and no client-side read
+ * timeout: a migration may run longer than a request may, and an instance starting next to another one
+ * waits for the other's migration lock. For a pool opened by openDatabase that is a separate one-off
+ * connection; anything else (PGlite, a test's own Kysely) is used as it is.
+ */
+export async function withoutTimeouts<T>(db: Kysely<any>, fn: (db: Kysely<any>) => Promise<T>): Promise<T> {
+  const target = untimed.get(db);
+  if (!target) return fn(db);
+  const pool = new pg.Pool({ connectionString: target.url, max: 2, connectionTimeoutMillis: target.connectTimeoutMs, keepAlive: true });
+  pool.on('error', () => {}); // the caller sees the failure through its query
+  const own = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    return await fn(own);
+  } finally {
+    await own.destroy();
+  }
 }
 
 async function openPglite(config: Config['database'], log: Logger): Promise<DatabaseHandle> {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kysely } from 'kysely';
 import { FileMigrationProvider, type MigrationResultSet, Migrator } from 'kysely/migration';
+import { withoutTimeouts } from './database.ts';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
@@ -24,12 +25,14 @@ function unwrap({ error, results }: MigrationResultSet): string[] {
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
+// Both run without the pool's statement/read timeouts (withoutTimeouts): a long migration, or waiting for
+// another instance's, must not be cancelled after DB_STATEMENT_TIMEOUT_MS.
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  return unwrap(await migratorFor(db).migrateToLatest());
+  return withoutTimeouts(db, async (own) => unwrap(await migratorFor(own).migrateToLatest()));
 }
 
 export async function rollbackOne(db: Kysely<any>): Promise<string[]> {
-  return unwrap(await migratorFor(db).migrateDown());
+  return withoutTimeouts(db, async (own) => unwrap(await migratorFor(own).migrateDown()));
 }
 
 /** Names of migrations present on disk but not yet applied. */

@@ -26,8 +26,16 @@ export function registerRequestTransactions(app: FastifyInstance): { begin: preH
     if (!trx) return;
     r[TRX] = undefined;
     request.db = app.db;
-    if (commit) await trx.commit().execute();
-    else await trx.rollback().execute().catch((err: unknown) => request.log.warn({ err }, 'rollback failed'));
+    if (commit) {
+      try {
+        await trx.commit().execute();
+      } catch (err) {
+        // Kysely keeps the connection checked out when COMMIT fails (e.g. a deferred constraint): a
+        // rollback releases it — without this the pool leaks a connection and PGlite's only one hangs.
+        await trx.rollback().execute().catch(() => {});
+        throw err;
+      }
+    } else await trx.rollback().execute().catch((err: unknown) => request.log.warn({ err }, 'rollback failed'));
   };
 
   app.addHook('onSend', async (request, _reply, payload) => {
