@@ -15,6 +15,28 @@ export const REDACT_PATHS = [
   '*.secret', '*.secretKey', '*.apiKey', '*._csrf', 'body', '*.body',
 ];
 
+/**
+ * Database errors carry the data they failed on: PostgreSQL's `detail` ("Failing row contains (…)" — the
+ * whole row, password hash included), PGlite's `params`. An error keeps its message, code, constraint,
+ * table and stack in the log; those fields are dropped (here and in nested errors).
+ */
+const ERROR_DATA_FIELDS = ['detail', 'params', 'parameters', 'internalQuery'];
+
+function serializeError(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown;
+  if (!out || typeof out !== 'object' || out === err) return out;
+  // Only the serializer's own copies are changed (never the error itself or objects it points to).
+  const proto = Object.getPrototypeOf(out) as object;
+  const strip = (e: Record<string, unknown>, depth: number): void => {
+    for (const k of ERROR_DATA_FIELDS) if (Object.hasOwn(e, k)) e[k] = '[Redacted]';
+    if (depth >= 5) return;
+    const nested = [...Object.values(e), ...(Array.isArray(e.aggregateErrors) ? e.aggregateErrors : [])];
+    for (const v of nested) if (v && typeof v === 'object' && Object.getPrototypeOf(v) === proto) strip(v as Record<string, unknown>, depth + 1);
+  };
+  strip(out as Record<string, unknown>, 0);
+  return out;
+}
+
 const SENSITIVE_QUERY = /([?&](?:token|code|key|password|_csrf)=)[^&]*/gi;
 
 export function scrubUrl(url: string): string {
@@ -47,7 +69,7 @@ export function createLogger(config: Config['log']): LogHandle {
       serializers: {
         req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: scrubUrl(req.url), ip: req.ip }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-        err: pino.stdSerializers.err,
+        err: serializeError,
       },
     },
     pino.multistream(streams),
