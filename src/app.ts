@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
+import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -15,6 +16,7 @@ import { dashboardRoutes } from './dashboard/routes.tsx';
 import { leadRoutes } from './leads/routes.tsx';
 import type { DatabaseHandle } from './db/database.ts';
 import type { HubSpotGateway } from './hubspot/gateway.ts';
+import { createStorage, type FileStorage } from './storage/storage.server.ts';
 import { syncAdminRoutes } from './hubspot/routes.tsx';
 import { registerErrorHandling } from './platform/error-handler.ts';
 import { registerHealth } from './platform/health.ts';
@@ -35,11 +37,13 @@ export interface AppDeps {
   redis?: Redis | null;
   /** Null when HubSpot is not configured. Only the admin's "test connection" uses it inside a request. */
   hubspot?: HubSpotGateway | null;
+  /** Private file storage; built from config.storage when not given. */
+  storage?: FileStorage;
   /** Extra routes registered after the guards (tests use it to probe the platform). */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
 }
 
-export async function buildApp({ config, logger, database, redis = null, hubspot = null, extraRoutes }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, logger, database, redis = null, hubspot = null, storage, extraRoutes }: AppDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One "request completed" line per request is written by our own onResponse hook.
@@ -62,10 +66,13 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   app.decorate('database', database);
   app.decorate('db', database.db);
   app.decorate('hubspot', hubspot);
+  app.decorate('storage', storage ?? createStorage(config.storage));
 
   // Plumbing: parsing, cookies (signed with SECRET_KEY), headers.
   await app.register(fastifyCookie, { secret: config.secretKey });
   await app.register(fastifyFormbody);
+  // Multipart forms are parsed before the guards run, so the CSRF field is checked like any other.
+  await app.register(fastifyMultipart, { attachFieldsToBody: true, limits: { fileSize: config.storage.maxBytes, files: 20, fields: 50, parts: 70 } });
   await registerSecurityHeaders(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

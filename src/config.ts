@@ -52,6 +52,14 @@ const envSchema = z.object({
   HUBSPOT_PULL_INTERVAL_SECONDS: int(60, 0),
   SYNC_WORKER: z.enum(['in-process', 'off']).default('in-process'),
   DASHBOARD_CACHE_SECONDS: int(10, 0),
+  STORAGE_DIR: z.string().optional(),
+  UPLOAD_MAX_BYTES: int(10 * 1024 * 1024, 1024),
+  S3_BUCKET: z.string().optional().or(z.literal('').transform(() => undefined)),
+  S3_REGION: z.string().default('eu-central-1'),
+  S3_ENDPOINT: z.string().url().optional().or(z.literal('').transform(() => undefined)),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_FORCE_PATH_STYLE: bool.default(false),
   INITIAL_ADMIN_USERNAME: z.string().regex(/^[a-z_][a-z0-9_]{3,24}$/).default('admin'),
   INITIAL_ADMIN_EMAIL: z.string().email().default('admin@propart.local'),
 });
@@ -87,6 +95,12 @@ export interface Config {
   redisUrl?: string;
   /** How old the agency-wide dashboard figures shown to admins may be (0 = always live). */
   dashboardCacheSeconds: number;
+  /** Private uploads: a folder (default data/uploads) or an S3-compatible bucket. */
+  storage: {
+    dir: string;
+    maxBytes: number;
+    s3: { bucket: string; region: string; endpoint?: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean } | null;
+  };
   hubspot: {
     /** Null when HubSpot is not configured: sync is off, leads stay local and say so. */
     accessToken: string | null;
@@ -182,6 +196,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): LoadedConfi
     },
     redisUrl: env.REDIS_URL,
     dashboardCacheSeconds: env.DASHBOARD_CACHE_SECONDS,
+    storage: {
+      dir: env.STORAGE_DIR ?? path.join(env.DATA_DIR, 'uploads'),
+      maxBytes: env.UPLOAD_MAX_BYTES,
+      s3: env.S3_BUCKET ? {
+        bucket: env.S3_BUCKET, region: env.S3_REGION, endpoint: env.S3_ENDPOINT, accessKeyId: env.S3_ACCESS_KEY_ID,
+        secretAccessKey: env.S3_SECRET_ACCESS_KEY, forcePathStyle: env.S3_FORCE_PATH_STYLE,
+      } : null,
+    },
     hubspot: {
       accessToken: env.HUBSPOT_ACCESS_TOKEN ?? null,
       baseUrl: env.HUBSPOT_BASE_URL,

@@ -47,6 +47,9 @@ export async function registerCsrf(app: FastifyInstance): Promise<void> {
     getToken: (req) => {
       const body = req.body as { _csrf?: unknown } | undefined;
       if (body && typeof body._csrf === 'string') return body._csrf;
+      // A multipart form's fields arrive as { value } objects.
+      const field = body?._csrf as { value?: unknown } | undefined;
+      if (field && typeof field.value === 'string') return field.value;
       const header = req.headers['x-csrf-token'];
       return typeof header === 'string' ? header : undefined;
     },

@@ -15,6 +15,7 @@ declare module 'fastify' {
     /** The base handle; in a request use request.db, which is the request's transaction on writes. */
     db: Db;
     hubspot: import('../hubspot/gateway.ts').HubSpotGateway | null;
+    storage: import('../storage/storage.server.ts').FileStorage;
   }
   interface FastifyRequest {
     /** The request's database handle: a transaction for every state-changing request. */
