@@ -29,7 +29,7 @@ if (admin) {
 let redis: Redis | null = null;
 if (config.redisUrl) {
   redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
-  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis unavailable: login rate limits are not enforced until it is back (the HubSpot budget falls back per process)'));
+  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis unavailable: login rate limits and the HubSpot budget fall back to this instance until it is back'));
 }
 
 const hubspot = config.hubspot.accessToken ? createGateway(config.hubspot, logger, redis) : null;

@@ -180,6 +180,22 @@ describe('login rate limit per real client IP', () => {
     }
   });
 
+  test('with Redis configured but unreachable, the limit still holds (counted per instance)', async () => {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis({ port: 1, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on('error', () => {});
+    const t = await startTestApp('pglite', { redis });
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 11; i++) codes.push(await attempt(t, '203.0.113.9'));
+      assert.deepEqual(codes.slice(0, 10), Array(10).fill(401));
+      assert.equal(codes[10], 429);
+    } finally {
+      await t.close();
+      redis.disconnect();
+    }
+  });
+
   test('behind a trusted proxy each client IP has its own bucket', async () => {
     const t = await startTestApp('pglite', { env: { TRUST_PROXY: '127.0.0.1' } });
     try {

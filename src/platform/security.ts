@@ -2,10 +2,11 @@
 // checks a CSRF token, and the login form is rate-limited per real client IP.
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyHelmet from '@fastify/helmet';
-import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyRateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler, RouteOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { RateLimited, Unauthorized } from './errors.ts';
+import { redisWithLocalFallback } from './rate-limit-store.ts';
 
 export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -59,7 +60,7 @@ export async function registerCsrf(app: FastifyInstance): Promise<void> {
 export async function registerRateLimits(app: FastifyInstance, redis: Redis | null): Promise<void> {
   await app.register(fastifyRateLimit, {
     global: false,
-    ...(redis ? { redis, nameSpace: 'propart-rl:', skipOnError: true } : {}),
+    ...(redis ? { store: redisWithLocalFallback(redis, (msg) => app.log.warn({ event: 'rate_limit_store' }, msg)) as unknown as FastifyRateLimitStoreCtor } : {}),
     keyGenerator: (req) => req.ip,
     errorResponseBuilder: (_req, ctx) => new RateLimited(Math.ceil(ctx.ttl / 1000)),
   });

@@ -40,7 +40,7 @@ export class LocalStorage implements FileStorage {
     assertKey(key);
     return path.join(this.root, key);
   }
-  async put(key: string, data: Buffer): Promise<void> {
+  async put(key: string, data: Buffer, _contentType?: string): Promise<void> {
     const f = this.file(key);
     await mkdir(path.dirname(f), { recursive: true, mode: 0o700 });
     await writeFile(f, data, { mode: 0o600 });

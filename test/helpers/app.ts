@@ -27,6 +27,7 @@ export interface TestAppOptions {
   dbOverrides?: Partial<Config['database']>;
   /** Replaces the Kysely instance the app uses (e.g. with a query-counting plugin). */
   wrapDb?: (db: Db) => Db;
+  redis?: import('ioredis').Redis | null;
 }
 
 export async function startTestApp(kind: DbKind, opts: TestAppOptions = {}): Promise<TestApp> {
@@ -38,7 +39,7 @@ export async function startTestApp(kind: DbKind, opts: TestAppOptions = {}): Pro
   const log = createLogger(config.log);
   const database = await createTestDatabase(kind, opts.dbOverrides);
   const handle = opts.wrapDb ? { ...database.handle, db: opts.wrapDb(database.handle.db) } : database.handle;
-  const app = await buildApp({ config, logger: log.logger, database: handle, extraRoutes: opts.extraRoutes });
+  const app = await buildApp({ config, logger: log.logger, database: handle, extraRoutes: opts.extraRoutes, redis: opts.redis ?? null });
   await app.ready();
   return {
     app, config, database, log, logDir: config.log.dir,
