@@ -20,6 +20,7 @@ import { createStorage, type FileStorage } from './storage/storage.server.ts';
 import { syncAdminRoutes } from './hubspot/routes.tsx';
 import { registerErrorHandling } from './platform/error-handler.ts';
 import { registerHealth } from './platform/health.ts';
+import { registerMetrics } from './platform/metrics.ts';
 import { scrubUrl } from './platform/logging.ts';
 import { enforceRouteGuards, registerCsrf, registerRateLimits, registerSecurityHeaders } from './platform/security.ts';
 import { registerSessions } from './platform/session.ts';
@@ -104,6 +105,7 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
 
   // Features.
   registerHealth(app);
+  registerMetrics(app, config.metricsToken);
   await app.register(authRoutes);
   await app.register(profileRoutes);
   await app.register(dashboardRoutes);

@@ -52,6 +52,7 @@ const envSchema = z.object({
   HUBSPOT_PULL_INTERVAL_SECONDS: int(60, 0),
   SYNC_WORKER: z.enum(['in-process', 'off']).default('in-process'),
   DASHBOARD_CACHE_SECONDS: int(10, 0),
+  METRICS_TOKEN: z.string().min(16).optional().or(z.literal('').transform(() => undefined)),
   STORAGE_DIR: z.string().optional(),
   UPLOAD_MAX_BYTES: int(10 * 1024 * 1024, 1024),
   S3_BUCKET: z.string().optional().or(z.literal('').transform(() => undefined)),
@@ -95,6 +96,8 @@ export interface Config {
   redisUrl?: string;
   /** How old the agency-wide dashboard figures shown to admins may be (0 = always live). */
   dashboardCacheSeconds: number;
+  /** Bearer token for /metrics; without it only loopback callers may scrape. */
+  metricsToken: string | null;
   /** Private uploads: a folder (default data/uploads) or an S3-compatible bucket. */
   storage: {
     dir: string;
@@ -196,6 +199,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): LoadedConfi
     },
     redisUrl: env.REDIS_URL,
     dashboardCacheSeconds: env.DASHBOARD_CACHE_SECONDS,
+    metricsToken: env.METRICS_TOKEN ?? null,
     storage: {
       dir: env.STORAGE_DIR ?? path.join(env.DATA_DIR, 'uploads'),
       maxBytes: env.UPLOAD_MAX_BYTES,

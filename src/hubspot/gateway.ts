@@ -4,6 +4,7 @@
 import { Client } from '@hubspot/api-client';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { hubspotLimitWaits, hubspotRateLimited, hubspotRequests, hubspotRetries } from '../platform/metrics.ts';
 import { anyJson } from './schemas.ts';
 import type { RateLimiter } from './limiter.ts';
 import { type Classified, classify, retryDelayMs } from './retry.ts';
@@ -68,9 +69,11 @@ export class HubSpotGateway {
       if (opts.search) await this.opts.limiter.acquire();
       if (waited > 50) {
         this.stats.waitsAtLimit++;
+        hubspotLimitWaits.inc();
         log.warn({ event: 'hubspot_rate_limit_wait', waitedMs: waited, path }, 'HubSpot request budget reached; waited for the rolling window');
       }
       this.stats.calls++;
+      hubspotRequests.inc();
       let raw: unknown;
       try {
         raw = await this.send(method, path, body, opts.okStatuses);
@@ -78,12 +81,14 @@ export class HubSpotGateway {
         const c = classify(err);
         if (c.status === 429) {
           this.stats.rateLimited++;
+          hubspotRateLimited.inc();
           log.warn({ event: 'hubspot_429', correlationId: c.correlationId, path, message: c.message }, 'HubSpot answered 429');
           if (c.kind === 'rate_limit') await limiter.pauseUntil(Date.now() + (c.retryAfterMs ?? 1000));
         }
         const delay = attempt < maxAttempts ? retryDelayMs(c, attempt, { baseMs: this.opts.backoffBaseMs, capMs: this.opts.backoffCapMs }) : null;
         if (delay === null) throw new HubSpotError(c);
         this.stats.retries++;
+        hubspotRetries.inc();
         log.warn({ event: 'hubspot_retry', attempt, nextAttempt: attempt + 1, delayMs: delay, status: c.status, correlationId: c.correlationId, path }, 'retrying HubSpot request');
         await this.sleep(delay);
         continue;

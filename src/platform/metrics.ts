@@ -1,0 +1,69 @@
+// Prometheus metrics (prom-client): request rates and latencies, pool usage, the sync queue, HubSpot
+// calls, 429s and retries. /metrics answers loopback callers, or anyone with METRICS_TOKEN.
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
+import client from 'prom-client';
+import { Forbidden } from './errors.ts';
+
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry, prefix: 'propart_' });
+
+export const httpRequests = new client.Counter({
+  name: 'propart_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry],
+});
+export const httpDuration = new client.Histogram({
+  name: 'propart_http_request_duration_seconds', help: 'HTTP request duration by method and route', labelNames: ['method', 'route'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+});
+export const hubspotRequests = new client.Counter({ name: 'propart_hubspot_requests_total', help: 'Requests sent to HubSpot', registers: [registry] });
+export const hubspotRateLimited = new client.Counter({ name: 'propart_hubspot_429_total', help: '429 answers from HubSpot', registers: [registry] });
+export const hubspotRetries = new client.Counter({ name: 'propart_hubspot_retries_total', help: 'HubSpot requests retried', registers: [registry] });
+export const hubspotLimitWaits = new client.Counter({ name: 'propart_hubspot_limit_waits_total', help: 'Times a HubSpot request waited for our own budget', registers: [registry] });
+
+const isLoopback = (ip: string) => ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
+
+function allowed(request: FastifyRequest, token: string | null): boolean {
+  if (token) {
+    const given = Buffer.from(String(request.headers.authorization ?? '').replace(/^Bearer\s+/i, ''));
+    const want = Buffer.from(token);
+    return given.length === want.length && timingSafeEqual(given, want);
+  }
+  return isLoopback(request.socket.remoteAddress ?? '');
+}
+
+export function registerMetrics(app: FastifyInstance, token: string | null): void {
+  const pool = new client.Gauge({
+    name: 'propart_db_pool_connections', help: 'Database pool connections by state', labelNames: ['state'] as const, registers: [],
+    collect() {
+      const s = app.database.poolStats();
+      this.set({ state: 'total' }, s.total);
+      this.set({ state: 'idle' }, s.idle);
+      this.set({ state: 'waiting' }, s.waiting);
+    },
+  });
+  const queue = new client.Gauge({
+    name: 'propart_sync_queue_items', help: 'HubSpot sync items by status', labelNames: ['status'] as const, registers: [],
+    async collect() {
+      const rows = await app.db.selectFrom('sync_items').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute();
+      for (const status of ['pending', 'synced', 'failed', 'parked']) this.set({ status }, rows.find((r) => r.status === status)?.n ?? 0);
+    },
+  });
+  // Per-app gauges live in their own registry merged at scrape time (tests build many apps).
+  const appRegistry = new client.Registry();
+  appRegistry.registerMetric(pool);
+  appRegistry.registerMetric(queue);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    if (route.startsWith('/static/') || route.startsWith('/vendor/')) return;
+    httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', { config: { public: true }, logLevel: 'warn' }, async (request, reply) => {
+    if (!allowed(request, token)) throw new Forbidden();
+    const merged = client.Registry.merge([registry, appRegistry]);
+    return reply.header('content-type', merged.contentType).send(await merged.metrics());
+  });
+}
