@@ -202,3 +202,25 @@ describe('HubSpot not configured', () => {
     }
   });
 });
+
+describe('scheduled jobs with several workers', () => {
+  test('a lease lets only one holder run the pull at a time, and frees it on release or expiry', async () => {
+    const { startTestApp } = await import('./helpers/app.ts');
+    const { acquireLease, releaseLease } = await import('../src/hubspot/pull.server.ts');
+    const t = await startTestApp('pglite');
+    try {
+      const db = t.app.db;
+      assert.equal(await acquireLease(db, 'pull', 'worker-a', 60), true);
+      assert.equal(await acquireLease(db, 'pull', 'worker-b', 60), false, 'b must wait while a holds it');
+      assert.equal(await acquireLease(db, 'pull', 'worker-a', 60), true, 'the holder may renew');
+      await releaseLease(db, 'pull', 'worker-b');
+      assert.equal(await acquireLease(db, 'pull', 'worker-b', 60), false, 'only the holder releases');
+      await releaseLease(db, 'pull', 'worker-a');
+      assert.equal(await acquireLease(db, 'pull', 'worker-b', 1), true);
+      await db.updateTable('sync_state').set({ value: `${Date.now() - 1}|worker-b` }).where('key', '=', 'lease:pull').execute();
+      assert.equal(await acquireLease(db, 'pull', 'worker-a', 60), true, 'an expired lease is taken over');
+    } finally {
+      await t.close();
+    }
+  });
+});

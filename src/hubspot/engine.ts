@@ -11,7 +11,7 @@ import { DEFAULT_STAGES, type Stage } from '../leads/stages.ts';
 import { HubSpotGateway } from './gateway.ts';
 import { MemoryLimiter, type RateLimiter, RedisLimiter } from './limiter.ts';
 import { COMMENT_ID_PROPERTY, LEAD_ID_PROPERTY } from './mapping.ts';
-import { pullOnce } from './pull.server.ts';
+import { acquireLease, pullOnce, releaseLease } from './pull.server.ts';
 import { pushOnce, type PushResult } from './push.server.ts';
 
 const stageFileSchema = z.array(z.object({ id: z.string().min(1), label: z.string().min(1), status: z.enum(['new', 'contacted', 'qualified', 'closed']) })).min(1);
@@ -85,9 +85,15 @@ export function startSyncEngine(deps: { db: Db; config: Config; log: Logger; red
       if (r.claimed === 0 || stopped) return total;
     }
   };
+  // With several workers the scheduled pull runs on one at a time (a lease in the database).
   const pull = async () => {
     await ready();
-    await pullOnce(db, gateway, { stages, pipelineId: hs.pipelineId, log });
+    if (!(await acquireLease(db, 'pull', workerId, Math.max(60, hs.pullIntervalSeconds * 2)))) return;
+    try {
+      await pullOnce(db, gateway, { stages, pipelineId: hs.pipelineId, log });
+    } finally {
+      await releaseLease(db, 'pull', workerId);
+    }
   };
 
   if (deps.loop !== false) {

@@ -23,6 +23,25 @@ async function setState(db: Db, key: string, value: string): Promise<void> {
   await db.insertInto('sync_state').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: sql`now()` })).execute();
 }
 
+/**
+ * A lease so that, with several workers, a scheduled job runs on one of them at a time: the row is
+ * taken only when it is free or its previous holder's lease has run out.
+ */
+export async function acquireLease(db: Db, name: string, holder: string, seconds: number): Promise<boolean> {
+  const now = Date.now();
+  const value = `${now + seconds * 1000}|${holder}`;
+  const res = await sql<{ key: string }>`
+    insert into sync_state (key, value) values (${`lease:${name}`}, ${value})
+    on conflict (key) do update set value = excluded.value, updated_at = now()
+    where split_part(sync_state.value, '|', 1)::bigint < ${now} or split_part(sync_state.value, '|', 2) = ${holder}
+    returning key`.execute(db);
+  return res.rows.length > 0;
+}
+
+export async function releaseLease(db: Db, name: string, holder: string): Promise<void> {
+  await db.deleteFrom('sync_state').where('key', '=', `lease:${name}`).where(sql`split_part(value, '|', 2)`, '=', holder).execute();
+}
+
 export async function refreshOwners(db: Db, gw: HubSpotGateway): Promise<number> {
   let after: string | undefined;
   let count = 0;
