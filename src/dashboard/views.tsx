@@ -4,6 +4,7 @@ import { formatPhone } from '../leads/schemas.ts';
 import { DEFAULT_STAGES } from '../leads/stages.ts';
 import { show, StatusBadge, toSelect } from '../leads/views.tsx';
 import type { ViewContext } from '../views/context.ts';
+import type { SelectOption } from '../views/forms.tsx';
 import { AppPage } from '../views/layout.tsx';
 import type { Cards, Charts, LeadFilter, LeadRow, SortKey } from './queries.server.ts';
 
@@ -48,6 +49,18 @@ function SortHeader({ ctx, f, col, label, class: cls }: { ctx: ViewContext; f: L
   );
 }
 
+function FilterSelect({ ctx, name, label, all, value, options }: { ctx: ViewContext; name: string; label: MessageKey; all: MessageKey; value: string | undefined; options: SelectOption[] }) {
+  return (
+    <div class="col-6 col-md-2">
+      <label class="form-label small" for={`flt-${name}`}>{ctx.t(label)}</label>
+      <select id={`flt-${name}`} name={name} class="form-select form-select-sm">
+        <option value="">{ctx.t(all)}</option>
+        {options.map((o) => <option value={o.value} selected={value === o.value}>{o.label}</option>)}
+      </select>
+    </div>
+  );
+}
+
 function ChartCard({ title, config, testid }: { title: string; config: object; testid: string }) {
   return (
     <div class="col-12 col-xl-4">
@@ -89,34 +102,10 @@ export function DashboardPage({ ctx, data }: { ctx: ViewContext; data: Dashboard
           <label class="form-label small" for="flt-q">{ctx.t('dashboard.search')}</label>
           <input id="flt-q" type="search" name="q" class="form-control form-control-sm" value={f.q ?? ''} maxLength={100} />
         </div>
-        <div class="col-6 col-md-2">
-          <label class="form-label small" for="flt-status">{ctx.t('dashboard.col.status')}</label>
-          <select id="flt-status" name="status" class="form-select form-select-sm">
-            <option value="">{ctx.t('dashboard.allStatuses')}</option>
-            {toSelect(ctx, STATUSES).map((o) => <option value={o.value} selected={f.status === o.value}>{o.label}</option>)}
-          </select>
-        </div>
-        <div class="col-6 col-md-2">
-          <label class="form-label small" for="flt-stage">{ctx.t('dashboard.stage')}</label>
-          <select id="flt-stage" name="stage" class="form-select form-select-sm">
-            <option value="">{ctx.t('dashboard.allStages')}</option>
-            {DEFAULT_STAGES.map((st) => <option value={st.id} selected={f.stage === st.id}>{st.label}</option>)}
-          </select>
-        </div>
-        <div class="col-6 col-md-2">
-          <label class="form-label small" for="flt-source">{ctx.t('dashboard.col.source')}</label>
-          <select id="flt-source" name="source" class="form-select form-select-sm">
-            <option value="">{ctx.t('dashboard.allSources')}</option>
-            {toSelect(ctx, SOURCES).map((o) => <option value={o.value} selected={f.source === o.value}>{o.label}</option>)}
-          </select>
-        </div>
-        <div class="col-6 col-md-2">
-          <label class="form-label small" for="flt-country">{ctx.t('dashboard.col.country')}</label>
-          <select id="flt-country" name="country" class="form-select form-select-sm">
-            <option value="">{ctx.t('dashboard.allCountries')}</option>
-            {toSelect(ctx, COUNTRIES).map((o) => <option value={o.value} selected={f.country === o.value}>{o.label}</option>)}
-          </select>
-        </div>
+        <FilterSelect ctx={ctx} name="status" label="dashboard.col.status" all="dashboard.allStatuses" value={f.status} options={toSelect(ctx, STATUSES)} />
+        <FilterSelect ctx={ctx} name="stage" label="dashboard.stage" all="dashboard.allStages" value={f.stage} options={DEFAULT_STAGES.map((st) => ({ value: st.id, label: st.label }))} />
+        <FilterSelect ctx={ctx} name="source" label="dashboard.col.source" all="dashboard.allSources" value={f.source} options={toSelect(ctx, SOURCES)} />
+        <FilterSelect ctx={ctx} name="country" label="dashboard.col.country" all="dashboard.allCountries" value={f.country} options={toSelect(ctx, COUNTRIES)} />
         {isAdmin && data.agents && (
           <div class="col-6 col-md-2">
             <label class="form-label small" for="flt-agent">{ctx.t('dashboard.col.agent')}</label>
