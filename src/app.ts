@@ -28,6 +28,8 @@ import { registerRequestTransactions } from './platform/transaction.ts';
 import './platform/types.ts';
 import { registerViews } from './platform/views.ts';
 import { profileRoutes } from './profile/routes.tsx';
+import { propertyRoutes } from './properties/routes.tsx';
+import { knowledgeRoutes } from './knowledge/routes.tsx';
 
 export const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -112,6 +114,8 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   await app.register(leadRoutes);
   await app.register(commentRoutes);
   await app.register(syncAdminRoutes);
+  await app.register(propertyRoutes);
+  await app.register(knowledgeRoutes);
   if (extraRoutes) await app.register(async (child) => extraRoutes(child));
 
   return app;

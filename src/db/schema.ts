@@ -136,6 +136,88 @@ export interface SyncStateTable {
   updated_at: Timestamp;
 }
 
+// Property catalogue and knowledge base (migration 0007). Money and sizes are numeric: read as strings.
+type Numeric = ColumnType<string, string | number, string | number>;
+type NullableNumeric = ColumnType<string | null, string | number | null | undefined, string | number | null>;
+
+export interface PropertiesTable {
+  id: Generated<number>;
+  name: string;
+  country: string;
+  city: string;
+  district: string | null;
+  price_from: Numeric;
+  price_to: NullableNumeric;
+  payment_terms: string | null;
+  description: string | null;
+  created_by: number | null;
+  updated_by: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PropertyUnitsTable {
+  id: Generated<number>;
+  property_id: number;
+  unit_type: string;
+  size_from: Numeric;
+  size_to: NullableNumeric;
+  price: Numeric;
+  position: Generated<number>;
+  created_at: Timestamp;
+}
+
+export interface PropertyPhotosTable {
+  id: Generated<number>;
+  property_id: number;
+  storage_key: string;
+  thumb_key: string;
+  content_type: string;
+  width: number;
+  height: number;
+  size_bytes: number;
+  original_name: string;
+  position: Generated<number>;
+  is_main: Generated<boolean>;
+  uploaded_by: number | null;
+  uploaded_at: Timestamp;
+}
+
+export interface PropertyDocumentsTable {
+  id: Generated<number>;
+  property_id: number;
+  storage_key: string;
+  filename: string;
+  content_type: string;
+  size_bytes: number;
+  description: string | null;
+  uploaded_by: number | null;
+  uploaded_at: Timestamp;
+}
+
+export interface LeadPropertiesTable {
+  lead_id: number;
+  property_id: number;
+  created_at: Timestamp;
+}
+
+export interface KnowledgeCategoriesTable {
+  id: Generated<number>;
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface KnowledgeArticlesTable {
+  id: Generated<number>;
+  category_id: number;
+  title: string;
+  body: string;
+  created_by: number | null;
+  updated_by: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   sync_items: SyncItemsTable;
   hubspot_owners: HubspotOwnersTable;
@@ -146,6 +228,13 @@ export interface Database {
   leads: LeadsTable;
   comments: CommentsTable;
   points_events: PointsEventsTable;
+  properties: PropertiesTable;
+  property_units: PropertyUnitsTable;
+  property_photos: PropertyPhotosTable;
+  property_documents: PropertyDocumentsTable;
+  lead_properties: LeadPropertiesTable;
+  knowledge_categories: KnowledgeCategoriesTable;
+  knowledge_articles: KnowledgeArticlesTable;
 }
 
 export type Lead = Selectable<LeadsTable>;
@@ -155,3 +244,10 @@ export type SyncItem = Selectable<SyncItemsTable>;
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
+
+export type Property = Selectable<PropertiesTable>;
+export type PropertyUnit = Selectable<PropertyUnitsTable>;
+export type PropertyPhoto = Selectable<PropertyPhotosTable>;
+export type PropertyDocument = Selectable<PropertyDocumentsTable>;
+export type KnowledgeCategory = Selectable<KnowledgeCategoriesTable>;
+export type KnowledgeArticle = Selectable<KnowledgeArticlesTable>;

@@ -11,6 +11,8 @@ import { POINTS } from './domain.ts';
 import * as leads from './leads.server.ts';
 import { createLeadSchema, duplicateCheckSchema, normalisePhone, updateLeadSchema } from './schemas.ts';
 import { type AgentChoice, LeadFormPage, leadFormValues, type LeadPageData, LeadPage } from './views.tsx';
+import * as catalogue from '../properties/properties.server.ts';
+import { pickedProperties } from '../properties/schemas.ts';
 
 type IdParams = { Params: { id: string } };
 const leadId = (request: FastifyRequest<IdParams>) => Number(request.params.id);
@@ -31,13 +33,15 @@ async function loadLeadPage(request: FastifyRequest, id: number): Promise<LeadPa
       .where('leads.id', 'in', ids).orderBy('leads.created_at').execute();
   }
   const syncItem = await syncStateFor(request.db, 'lead', lead.id);
-  return { lead, agentName: agent?.display_name ?? '', duplicates, agents: await agentChoices(request), sync: { configured: !!request.server.hubspot, item: syncItem } };
+  const properties = await catalogue.propertiesForLead(request.db, lead.id);
+  return { properties, lead, agentName: agent?.display_name ?? '', duplicates, agents: await agentChoices(request), sync: { configured: !!request.server.hubspot, item: syncItem } };
 }
 
 export async function leadRoutes(app: FastifyInstance): Promise<void> {
   const renderForm = async (request: FastifyRequest, reply: FastifyReply, mode: 'new' | 'edit', form: FormState, status?: number, id?: number) => {
     const agents = await agentChoices(request);
-    return reply.view((ctx) => <LeadFormPage ctx={ctx} form={form} mode={mode} leadId={id} agents={agents} />, status);
+    const properties = await catalogue.propertyChoices(request.db);
+    return reply.view((ctx) => <LeadFormPage ctx={ctx} form={form} mode={mode} leadId={id} agents={agents} properties={properties} />, status);
   };
 
   app.get('/leads/new', async (request, reply) => {
@@ -49,9 +53,13 @@ export async function leadRoutes(app: FastifyInstance): Promise<void> {
     const user = requireUser(request);
     const values = typedValues(request.body);
     const parsed = parseForm(createLeadSchema, request.body);
-    if (!parsed.ok) return renderForm(request, reply, 'new', { values, errors: parsed.fields }, 400);
+    const picked = pickedProperties(request.body);
+    values.property_ids = picked.ids.join(',');
+    if (!parsed.ok || picked.error) return renderForm(request, reply, 'new', { values, errors: { ...(parsed.ok ? {} : parsed.fields), ...(picked.error ? { property_ids: picked.error } : {}) } }, 400);
     try {
+      await catalogue.assertPropertiesExist(request.db, picked.ids);
       const { lead, duplicate } = await leads.createLead(request.db, user, parsed.data);
+      await catalogue.setLeadProperties(request.db, lead.id, picked.ids);
       request.log.info({ event: 'lead_created', leadId: lead.id, agentId: lead.agent_id, duplicate }, 'lead created');
       reply.flash(duplicate ? 'warning' : 'success', duplicate ? 'lead.createdDuplicate' : 'lead.created');
       return reply.redirect(`/leads/${lead.id}`, 303);
@@ -73,7 +81,9 @@ export async function leadRoutes(app: FastifyInstance): Promise<void> {
   app.get<IdParams>('/leads/:id/edit', async (request, reply) => {
     const user = requireUser(request);
     const lead = await leads.findLeadForUser(request.db, user, leadId(request));
-    return renderForm(request, reply, 'edit', emptyForm(leadFormValues(lead)), undefined, lead.id);
+    const values = leadFormValues(lead);
+    values.property_ids = (await catalogue.propertiesForLead(request.db, lead.id)).map((p) => p.id).join(',');
+    return renderForm(request, reply, 'edit', emptyForm(values), undefined, lead.id);
   });
 
   app.post<IdParams>('/leads/:id', async (request, reply) => {
@@ -82,9 +92,13 @@ export async function leadRoutes(app: FastifyInstance): Promise<void> {
     await leads.findLeadForUser(request.db, user, id);
     const values = typedValues(request.body);
     const parsed = parseForm(updateLeadSchema, request.body);
-    if (!parsed.ok) return renderForm(request, reply, 'edit', { values, errors: parsed.fields }, 400, id);
+    const picked = pickedProperties(request.body);
+    values.property_ids = picked.ids.join(',');
+    if (!parsed.ok || picked.error) return renderForm(request, reply, 'edit', { values, errors: { ...(parsed.ok ? {} : parsed.fields), ...(picked.error ? { property_ids: picked.error } : {}) } }, 400, id);
     try {
+      await catalogue.assertPropertiesExist(request.db, picked.ids);
       await leads.updateLead(request.db, user, id, parsed.data);
+      await catalogue.setLeadProperties(request.db, id, picked.ids);
     } catch (err) {
       if (err instanceof ValidationFailed) return renderForm(request, reply, 'edit', { values, errors: err.fields }, 400, id);
       throw err;

@@ -9,6 +9,8 @@ import {
 } from './domain.ts';
 import { daysUntilBirthday } from './leads.server.ts';
 import { formatPhone } from './schemas.ts';
+import { LeadPropertyLinks, PropertyPicker } from '../properties/lead-views.tsx';
+import type { PropertyChoice } from '../properties/properties.server.ts';
 
 export const toSelect = (ctx: ViewContext, opts: Option[]): SelectOption[] => opts.map((o) => ({ value: o.value, label: ctx.t(o.label) }));
 export const show = (ctx: ViewContext, opts: Option[], value: string | null | undefined): string => {
@@ -50,9 +52,11 @@ interface LeadFormProps {
   mode: 'new' | 'edit';
   leadId?: number;
   agents: AgentChoice[] | null;
+  /** The catalogue, for "the client is interested in". */
+  properties: PropertyChoice[];
 }
 
-export function LeadFormPage({ ctx, form, mode, leadId, agents }: LeadFormProps) {
+export function LeadFormPage({ ctx, form, mode, leadId, agents, properties }: LeadFormProps) {
   const action = mode === 'new' ? '/leads' : `/leads/${leadId}`;
   const sel = (name: string, label: Parameters<typeof ctx.t>[0], opts: Option[], required = false) =>
     <SelectField ctx={ctx} form={form} name={name} label={label} options={toSelect(ctx, opts)} required={required} />;
@@ -92,6 +96,7 @@ export function LeadFormPage({ ctx, form, mode, leadId, agents }: LeadFormProps)
               {sel('object_type', 'lead.field.object_type', OBJECT_TYPES)}
               {sel('communication_language', 'lead.field.communication_language', LANGUAGES)}
               {sel('source', 'lead.field.source', SOURCES)}
+              <PropertyPicker ctx={ctx} form={form} choices={properties} />
               {mode === 'edit' && sel('refusal_reason', 'lead.field.refusal_reason', REFUSAL_REASONS)}
               {mode === 'edit' && (
                 <div class="form-check mb-3">
@@ -146,6 +151,8 @@ export interface LeadPageData {
   duplicates: DuplicateRow[] | null;
   agents: AgentChoice[] | null;
   sync: { configured: boolean; item: SyncItem | undefined };
+  /** The projects the client is interested in. */
+  properties: { id: number; name: string; city: string }[];
 }
 
 export function LeadPage({ ctx, data, comments }: { ctx: ViewContext; data: LeadPageData; comments: import('preact').ComponentChildren }) {
@@ -184,6 +191,7 @@ export function LeadPage({ ctx, data, comments }: { ctx: ViewContext; data: Lead
               <Row label={ctx.t('lead.field.object_type')}>{show(ctx, OBJECT_TYPES, lead.object_type)}</Row>
               <Row label={ctx.t('lead.field.communication_language')}>{show(ctx, LANGUAGES, lead.communication_language)}</Row>
               <Row label={ctx.t('lead.field.source')}>{show(ctx, SOURCES, lead.source)}</Row>
+              <Row label={ctx.t('property.lead.field')}><LeadPropertyLinks ctx={ctx} properties={data.properties} /></Row>
               <Row label={ctx.t('lead.field.refusal_reason')}>{show(ctx, REFUSAL_REASONS, lead.refusal_reason)}</Row>
               <Row label={ctx.t('lead.field.is_transferred')}>{lead.is_transferred ? '✓' : '—'}</Row>
               <Row label={ctx.t('lead.createdAt')}>{formatDateTime(ctx.locale, lead.created_at)}</Row>
