@@ -32,6 +32,13 @@ for (const kind of databaseKinds()) {
       }
     });
 
+    test('anonymous multipart uploads are refused before their body is read', async () => {
+      const boundary = 'x-boundary';
+      const body = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\r\n--${boundary}--\r\n`;
+      const res = await t.app.inject({ method: 'POST', url: '/login', payload: body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, accept: 'application/json' } });
+      assert.equal(res.statusCode, 401);
+    });
+
     test('a CSRF token from another browser is refused', async () => {
       const a = new Client(t.app);
       const b = new Client(t.app);

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { Unauthorized } from './errors.ts';
 
 export const SESSION_COOKIE = 'propart_sid';
 const TOUCH_EVERY_MS = 60_000;
@@ -48,6 +49,12 @@ export function registerSessions(app: FastifyInstance): void {
     if (Date.now() - new Date(row.last_seen_at).getTime() > TOUCH_EVERY_MS) {
       await app.db.updateTable('sessions').set({ last_seen_at: sql`now()` }).where('id', '=', row.sid).execute();
     }
+  });
+
+  // Uploads are read into memory before the route's guards run: refuse them from anyone not signed in
+  // before a single byte of the body is read.
+  app.addHook('onRequest', async (request) => {
+    if (!request.user && (request.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/')) throw new Unauthorized();
   });
 
 }
