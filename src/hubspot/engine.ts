@@ -103,14 +103,15 @@ export function startSyncEngine(deps: { db: Db; config: Config; log: Logger; red
         try {
           const r = await drain();
           if (r.claimed > 0) log.info({ event: 'hubspot_sync', ...r }, 'HubSpot sync round');
-          if (hs.pullIntervalSeconds > 0 && Date.now() - lastPull >= hs.pullIntervalSeconds * 1000) {
+          // Stopping (SIGTERM): the batch in flight is done; no pull and no pause before exiting.
+          if (!stopped && hs.pullIntervalSeconds > 0 && Date.now() - lastPull >= hs.pullIntervalSeconds * 1000) {
             lastPull = Date.now();
             await pull();
           }
         } catch (err) {
           log.warn({ err: { message: (err as Error).message } }, 'HubSpot sync loop error; retrying shortly');
         }
-        await new Promise((r) => setTimeout(r, 1000));
+        if (!stopped) await new Promise((r) => setTimeout(r, 1000));
       }
     };
     current = tick();
