@@ -1,7 +1,7 @@
 // `npm run worker`: the HubSpot sync engine as its own process (set SYNC_WORKER=off on the web
 // instances then). Stops gracefully on SIGTERM: the current batch finishes, nothing is lost.
 import { Redis } from 'ioredis';
-import { migrateToLatest } from './db/migrate.ts';
+import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { startSyncEngine } from './hubspot/engine.ts';
 import { openRuntime } from './runtime.ts';
 
@@ -13,7 +13,16 @@ if (!config.hubspot.accessToken) {
   await log.close();
   process.exit(0);
 }
-await migrateToLatest(database.db);
+if (config.migrateOnStart) await migrateToLatest(database.db);
+else {
+  const pending = await pendingMigrations(database.db);
+  if (pending.length > 0) {
+    logger.error({ pending }, 'migrations are pending and DB_MIGRATE_ON_START=false: run `npm run db:migrate` as the database owner role, then start again');
+    await database.close();
+    await log.close();
+    process.exit(1);
+  }
+}
 const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 }) : null;
 redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis unavailable'));
 const engine = startSyncEngine({ db: database.db, config, log: logger, redis });

@@ -55,7 +55,14 @@ async function createPostgresDatabase(): Promise<string> {
       await admin.query(`create database ${template}`);
       const url = new URL(base); url.pathname = `/${template}`;
       const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }) });
-      await migrateToLatest(db);
+      try {
+        await migrateToLatest(db);
+      } catch (err) {
+        // A half-built template would make every later run fail: drop it so the next run starts clean.
+        await db.destroy();
+        await admin.query(`drop database if exists ${template} with (force)`);
+        throw err;
+      }
       await db.destroy();
     }
     const name = `propart_t_${randomBytes(6).toString('hex')}`;
