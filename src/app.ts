@@ -28,6 +28,9 @@ import { registerRequestTransactions } from './platform/transaction.ts';
 import './platform/types.ts';
 import { registerViews } from './platform/views.ts';
 import { profileRoutes } from './profile/routes.tsx';
+import { auditRoutes } from './audit/routes.tsx';
+import { hubspotContactsRoutes } from './admin/hubspot-contacts.tsx';
+import { adminUserRoutes } from './users/admin-routes.tsx';
 import { propertyRoutes } from './properties/routes.tsx';
 import { knowledgeRoutes } from './knowledge/routes.tsx';
 
@@ -114,6 +117,9 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   await app.register(leadRoutes);
   await app.register(commentRoutes);
   await app.register(syncAdminRoutes);
+  await app.register(adminUserRoutes);
+  await app.register(auditRoutes);
+  await app.register(hubspotContactsRoutes);
   await app.register(propertyRoutes);
   await app.register(knowledgeRoutes);
   if (extraRoutes) await app.register(async (child) => extraRoutes(child));

@@ -218,6 +218,20 @@ export interface KnowledgeArticlesTable {
   updated_at: Timestamp;
 }
 
+export interface AuditLogTable {
+  id: Generated<number>;
+  created_at: Timestamp;
+  actor_id: number | null;
+  actor_name: string;
+  ip: string | null;
+  action: string;
+  entity_type: string;
+  entity_id: string | null;
+  /** Only the fields that changed, secrets removed (see src/audit/audit.server.ts). */
+  before: ColumnType<Record<string, unknown> | null, string | null | undefined, never>;
+  after: ColumnType<Record<string, unknown> | null, string | null | undefined, never>;
+}
+
 export interface Database {
   sync_items: SyncItemsTable;
   hubspot_owners: HubspotOwnersTable;
@@ -228,6 +242,7 @@ export interface Database {
   leads: LeadsTable;
   comments: CommentsTable;
   points_events: PointsEventsTable;
+  audit_log: AuditLogTable;
   properties: PropertiesTable;
   property_units: PropertyUnitsTable;
   property_photos: PropertyPhotosTable;
@@ -241,6 +256,7 @@ export type Lead = Selectable<LeadsTable>;
 export type Comment = Selectable<CommentsTable>;
 export type SyncItem = Selectable<SyncItemsTable>;
 
+export type AuditEntry = Selectable<AuditLogTable>;
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;

@@ -1,6 +1,7 @@
 // Leads: ownership-scoped data access and the state changes (create, edit, close, reopen, delete).
 // Every query that touches a lead goes through leadScope(), so an agent can only ever reach their own.
 import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
+import { type AuditSource, recordAudit } from '../audit/audit.server.ts';
 import type { Database, Lead } from '../db/schema.ts';
 import { NotFound, ValidationFailed } from '../platform/errors.ts';
 import { enqueueSync } from '../hubspot/outbox.server.ts';
@@ -55,7 +56,8 @@ async function resolveAgent(db: DbLike, user: CurrentUser, requested: number | n
   return target.id;
 }
 
-export async function createLead(db: DbLike, user: CurrentUser, input: CreateLeadInput): Promise<{ lead: Lead; duplicate: boolean }> {
+// Every change below is audited in the caller's transaction; `audit` is the request (for the IP) or, by default, the user.
+export async function createLead(db: DbLike, user: CurrentUser, input: CreateLeadInput, audit: AuditSource = user): Promise<{ lead: Lead; duplicate: boolean }> {
   const agentId = await resolveAgent(db, user, input.agent_id, user.id);
   const duplicates = await findDuplicates(db, input);
   const { agent_id: _ignored, ...fields } = input;
@@ -67,10 +69,11 @@ export async function createLead(db: DbLike, user: CurrentUser, input: CreateLea
   if (duplicates.length > 0) {
     await db.updateTable('leads').set({ possible_duplicate: true }).where('id', 'in', duplicates).execute();
   }
+  await recordAudit(db, audit, { action: 'lead.create', entityType: 'lead', entityId: lead.id, before: null, after: lead });
   return { lead, duplicate: duplicates.length > 0 };
 }
 
-export async function updateLead(db: DbLike, user: CurrentUser, id: number, input: UpdateLeadInput): Promise<Lead> {
+export async function updateLead(db: DbLike, user: CurrentUser, id: number, input: UpdateLeadInput, audit: AuditSource = user): Promise<Lead> {
   const lead = await findLeadForUser(db, user, id, { forUpdate: true });
   const agentId = await resolveAgent(db, user, input.agent_id, lead.agent_id);
   const { agent_id: _a, status, ...fields } = input;
@@ -80,8 +83,9 @@ export async function updateLead(db: DbLike, user: CurrentUser, id: number, inpu
     .where('id', '=', lead.id).returningAll().executeTakeFirstOrThrow();
   if (duplicates.length > 0) await db.updateTable('leads').set({ possible_duplicate: true }).where('id', 'in', duplicates).execute();
   await enqueueSync(db, 'lead', lead.id);
-  if (status !== lead.status) return setStatus(db, { ...updated }, status);
-  return updated;
+  const final = status !== lead.status ? await setStatus(db, { ...updated }, status) : updated;
+  await recordAudit(db, audit, { action: 'lead.update', entityType: 'lead', entityId: lead.id, before: lead, after: final });
+  return final;
 }
 
 /** Status changes carry the points rules: closing pays once, reopening reverses it. */
@@ -97,36 +101,43 @@ export async function setStatus(db: DbLike, lead: Lead, status: Lead['status']):
   return updated;
 }
 
-export async function closeDeal(db: DbLike, user: CurrentUser, id: number): Promise<{ lead: Lead; awarded: boolean }> {
+export async function closeDeal(db: DbLike, user: CurrentUser, id: number, audit: AuditSource = user): Promise<{ lead: Lead; awarded: boolean }> {
   const lead = await findLeadForUser(db, user, id, { forUpdate: true });
   if (lead.status === 'closed') return { lead, awarded: false };
   await enqueueSync(db, 'lead', lead.id);
-  return { lead: await setStatus(db, lead, 'closed'), awarded: true };
+  const closed = await setStatus(db, lead, 'closed');
+  await recordAudit(db, audit, { action: 'lead.close', entityType: 'lead', entityId: lead.id, before: lead, after: closed });
+  return { lead: closed, awarded: true };
 }
 
-export async function reopenDeal(db: DbLike, user: CurrentUser, id: number): Promise<Lead> {
+export async function reopenDeal(db: DbLike, user: CurrentUser, id: number, audit: AuditSource = user): Promise<Lead> {
   const lead = await findLeadForUser(db, user, id, { forUpdate: true });
   if (lead.status !== 'closed') return lead;
   await enqueueSync(db, 'lead', lead.id);
-  return setStatus(db, lead, 'qualified');
+  const reopened = await setStatus(db, lead, 'qualified');
+  await recordAudit(db, audit, { action: 'lead.reopen', entityType: 'lead', entityId: lead.id, before: lead, after: reopened });
+  return reopened;
 }
 
-export async function setTransferred(db: DbLike, user: CurrentUser, id: number, value: boolean): Promise<Lead> {
+export async function setTransferred(db: DbLike, user: CurrentUser, id: number, value: boolean, audit: AuditSource = user): Promise<Lead> {
   const lead = await findLeadForUser(db, user, id, { forUpdate: true });
-  return db.updateTable('leads').set({ is_transferred: value, updated_at: sql`now()` }).where('id', '=', lead.id).returningAll().executeTakeFirstOrThrow();
+  const updated = await db.updateTable('leads').set({ is_transferred: value, updated_at: sql`now()` }).where('id', '=', lead.id).returningAll().executeTakeFirstOrThrow();
+  await recordAudit(db, audit, { action: 'lead.transfer', entityType: 'lead', entityId: lead.id, before: lead, after: updated });
+  return updated;
 }
 
-export async function reassign(db: DbLike, admin: CurrentUser, id: number, agentId: number): Promise<{ lead: Lead; agentName: string }> {
+export async function reassign(db: DbLike, admin: CurrentUser, id: number, agentId: number, audit: AuditSource = admin): Promise<{ lead: Lead; agentName: string }> {
   const lead = await findLeadForUser(db, admin, id, { forUpdate: true });
   const target = await db.selectFrom('users').select(['id', 'display_name']).where('id', '=', agentId).where('is_active', '=', true).executeTakeFirst();
   if (!target) throw new ValidationFailed({ agent_id: 'validation.agent' });
   const updated = await db.updateTable('leads').set({ agent_id: target.id, updated_at: sql`now()` }).where('id', '=', lead.id).returningAll().executeTakeFirstOrThrow();
   await enqueueSync(db, 'lead', lead.id);
+  await recordAudit(db, audit, { action: 'lead.reassign', entityType: 'lead', entityId: lead.id, before: lead, after: updated });
   return { lead: updated, agentName: target.display_name };
 }
 
 /** Deleting a lead removes its comments and reverses every point it earned anyone. */
-export async function deleteLead(db: DbLike, admin: CurrentUser, id: number): Promise<void> {
+export async function deleteLead(db: DbLike, admin: CurrentUser, id: number, audit: AuditSource = admin): Promise<void> {
   const lead = await findLeadForUser(db, admin, id, { forUpdate: true });
   await points.reverse(db, lead.id, ['lead_created', 'deal_closed', 'deal_reopened', 'lead_deleted'], 'lead_deleted');
   // The deal is archived in HubSpot (the contact stays: it may be the agency's client elsewhere).
@@ -135,6 +146,7 @@ export async function deleteLead(db: DbLike, admin: CurrentUser, id: number): Pr
   // Always queued, even before the deal id is known: a push in flight may be creating it right now.
   await enqueueSync(db, 'lead', lead.id, 'delete', { dealId: lead.hubspot_deal_id });
   await db.deleteFrom('leads').where('id', '=', lead.id).execute();
+  await recordAudit(db, audit, { action: 'lead.delete', entityType: 'lead', entityId: lead.id, before: lead, after: null });
 }
 
 /** Days until the next birthday (0 = today), or null; computed in Kyiv for the current year. */

@@ -58,7 +58,7 @@ export async function leadRoutes(app: FastifyInstance): Promise<void> {
     if (!parsed.ok || picked.error) return renderForm(request, reply, 'new', { values, errors: { ...(parsed.ok ? {} : parsed.fields), ...(picked.error ? { property_ids: picked.error } : {}) } }, 400);
     try {
       await catalogue.assertPropertiesExist(request.db, picked.ids);
-      const { lead, duplicate } = await leads.createLead(request.db, user, parsed.data);
+      const { lead, duplicate } = await leads.createLead(request.db, user, parsed.data, request);
       await catalogue.setLeadProperties(request.db, lead.id, picked.ids);
       request.log.info({ event: 'lead_created', leadId: lead.id, agentId: lead.agent_id, duplicate }, 'lead created');
       reply.flash(duplicate ? 'warning' : 'success', duplicate ? 'lead.createdDuplicate' : 'lead.created');
@@ -97,7 +97,7 @@ export async function leadRoutes(app: FastifyInstance): Promise<void> {
     if (!parsed.ok || picked.error) return renderForm(request, reply, 'edit', { values, errors: { ...(parsed.ok ? {} : parsed.fields), ...(picked.error ? { property_ids: picked.error } : {}) } }, 400, id);
     try {
       await catalogue.assertPropertiesExist(request.db, picked.ids);
-      await leads.updateLead(request.db, user, id, parsed.data);
+      await leads.updateLead(request.db, user, id, parsed.data, request);
       await catalogue.setLeadProperties(request.db, id, picked.ids);
     } catch (err) {
       if (err instanceof ValidationFailed) return renderForm(request, reply, 'edit', { values, errors: err.fields }, 400, id);
@@ -107,34 +107,34 @@ export async function leadRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post<IdParams>('/leads/:id/close', async (request, reply) => {
-    const { awarded, lead } = await leads.closeDeal(request.db, requireUser(request), leadId(request));
+    const { awarded, lead } = await leads.closeDeal(request.db, requireUser(request), leadId(request), request);
     if (awarded) reply.flash('success', 'lead.closedDeal', { points: POINTS.deal_closed });
     else reply.flash('info', 'lead.alreadyClosed');
     return reply.redirect(`/leads/${lead.id}`, 303);
   });
 
   app.post<IdParams>('/leads/:id/reopen', async (request, reply) => {
-    const lead = await leads.reopenDeal(request.db, requireUser(request), leadId(request));
+    const lead = await leads.reopenDeal(request.db, requireUser(request), leadId(request), request);
     return reply.flash('info', 'lead.reopened').redirect(`/leads/${lead.id}`, 303);
   });
 
   app.post<IdParams>('/leads/:id/transfer', async (request, reply) => {
     const user = requireUser(request);
     const current = await leads.findLeadForUser(request.db, user, leadId(request));
-    const lead = await leads.setTransferred(request.db, user, current.id, !current.is_transferred);
+    const lead = await leads.setTransferred(request.db, user, current.id, !current.is_transferred, request);
     return reply.flash('success', lead.is_transferred ? 'lead.transferredOn' : 'lead.transferredOff').redirect(`/leads/${lead.id}`, 303);
   });
 
   app.post<IdParams>('/leads/:id/reassign', async (request, reply) => {
     const admin = requireAdmin(request);
     const body = (request.body ?? {}) as { agent_id?: string };
-    const { lead, agentName } = await leads.reassign(request.db, admin, leadId(request), Number(body.agent_id));
+    const { lead, agentName } = await leads.reassign(request.db, admin, leadId(request), Number(body.agent_id), request);
     return reply.flash('success', 'lead.reassigned', { name: agentName }).redirect(`/leads/${lead.id}`, 303);
   });
 
   app.post<IdParams>('/leads/:id/delete', async (request, reply) => {
     const admin = requireAdmin(request);
-    await leads.deleteLead(request.db, admin, leadId(request));
+    await leads.deleteLead(request.db, admin, leadId(request), request);
     return reply.flash('success', 'lead.deleted').redirect('/dashboard', 303);
   });
 

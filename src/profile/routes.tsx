@@ -9,6 +9,7 @@ import { NotFound } from '../platform/errors.ts';
 import { totalFor } from '../points/points.server.ts';
 import { endUserSessions } from '../platform/session.ts';
 import { parseForm, typedValues } from '../platform/validation.ts';
+import { brokersOf } from '../users/admin-users.server.ts';
 import * as users from '../users/users.server.ts';
 import { emptyForm, type FormState } from '../views/forms.tsx';
 import { ChangePasswordPage, type ProfileData, ProfilePage } from './views.tsx';
@@ -20,7 +21,8 @@ async function loadProfile(request: FastifyRequest): Promise<ProfileData> {
   const admin = user.admin_id ? await users.findById(request.db, user.admin_id) : undefined;
   const stats = await personalStats(request.db, user.id);
   const points = await totalFor(request.db, user.id);
-  return { user, adminName: admin?.display_name ?? null, stats: { ...stats, points } };
+  const brokers = user.role === 'admin' ? await brokersOf(request.db, user.id) : null;
+  return { user, adminName: admin?.display_name ?? null, stats: { ...stats, points }, brokers };
 }
 
 const profileValues = (d: ProfileData) => ({ username: d.user.username, display_name: d.user.display_name, email: d.user.email });

@@ -4,11 +4,14 @@ import { formatDateTime } from '../platform/i18n.ts';
 import type { ViewContext } from '../views/context.ts';
 import { Field, FormErrorSummary, type FormState } from '../views/forms.tsx';
 import { AppPage, CsrfField } from '../views/layout.tsx';
+import { type BrokerRow, MyBrokers } from '../users/admin-brokers.tsx';
 
 export interface ProfileData {
   user: User;
   adminName: string | null;
   stats: { leads: number; closed: number; conversion: number; points: number };
+  /** Admins only: their brokers (agents with admin_id = me). */
+  brokers: BrokerRow[] | null;
 }
 
 function Stats({ ctx, stats }: { ctx: ViewContext; stats: ProfileData['stats'] }) {
@@ -66,6 +69,7 @@ export function ProfilePage({ ctx, data, profileForm, passwordForm }: { ctx: Vie
             </dl>
           </div></div>
           <Stats ctx={ctx} stats={data.stats} />
+          {data.brokers && <MyBrokers ctx={ctx} brokers={data.brokers} />}
         </div>
         <div class="col-12 col-lg-7">
           <div class="card mb-4"><div class="card-body">
