@@ -22,6 +22,7 @@ const envSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: int(3000, 100),
   DB_IDLE_TIMEOUT_MS: int(30000, 0),
   DB_STATEMENT_TIMEOUT_MS: int(5000, 0),
+  DB_MIGRATE_ON_START: bool.default(true),
   SECRET_KEY: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LOG_DIR: z.string().default('logs'),
@@ -81,6 +82,12 @@ export interface Config {
     idleTimeoutMs: number;
     statementTimeoutMs: number;
   };
+  /**
+   * Whether the server and the worker apply pending migrations when they start. False when the app's
+   * database role may not change the schema (scripts/db-roles.sql): they then refuse to start while a
+   * migration is pending, and `npm run db:migrate` runs as the owner role.
+   */
+  migrateOnStart: boolean;
   secretKey: string;
   log: { level: Env['LOG_LEVEL']; dir: string; maxBytes: number; count: number; stdout: boolean };
   /** Fastify's trustProxy: false, a hop count, or a list of proxy addresses/CIDRs. */
@@ -186,6 +193,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): LoadedConfi
       idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS,
       statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
     },
+    migrateOnStart: env.DB_MIGRATE_ON_START,
     secretKey: secretKey!,
     log: { level: env.LOG_LEVEL, dir: env.LOG_DIR, maxBytes: env.LOG_FILE_MAX_BYTES, count: env.LOG_FILE_COUNT, stdout: env.LOG_TO_STDOUT },
     trustProxy: parseTrustProxy(env.TRUST_PROXY),

@@ -1,7 +1,7 @@
 // Reads the configuration, migrates, builds the app and listens; stops gracefully on SIGTERM/SIGINT.
 import { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
-import { migrateToLatest } from './db/migrate.ts';
+import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { createGateway, startSyncEngine } from './hubspot/engine.ts';
 import { purgeExpiredSessions } from './platform/session.ts';
 import { openRuntime } from './runtime.ts';
@@ -10,11 +10,21 @@ import { ensureInitialAdmin } from './users/bootstrap-admin.server.ts';
 const { config, log, database } = await openRuntime();
 const logger = log.logger;
 
+let pending: string[] = [];
 try {
-  const applied = await migrateToLatest(database.db);
-  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  if (config.migrateOnStart) {
+    const applied = await migrateToLatest(database.db);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  } else {
+    // DB_MIGRATE_ON_START=false: the app's database role cannot change the schema (docs/deploy.md).
+    pending = await pendingMigrations(database.db);
+    if (pending.length > 0) logger.error({ pending }, 'migrations are pending and DB_MIGRATE_ON_START=false: run `npm run db:migrate` as the database owner role, then start again');
+  }
 } catch (err) {
   logger.error({ err }, 'migrations failed; is PostgreSQL running and DATABASE_URL right? (pg_isready)');
+  pending = ['?'];
+}
+if (pending.length > 0) {
   await database.close();
   await log.close();
   process.exit(1);
