@@ -232,6 +232,36 @@ export interface AuditLogTable {
   after: ColumnType<Record<string, unknown> | null, string | null | undefined, never>;
 }
 
+export type VerificationStatus = 'pending' | 'approved' | 'rejected' | 'revoked';
+export interface VerificationRequestsTable {
+  id: Generated<number>;
+  agent_id: number;
+  status: ColumnType<VerificationStatus, VerificationStatus | undefined, VerificationStatus>;
+  requested_at: Timestamp;
+  decided_at: NullableTimestamp;
+  decided_by: number | null;
+  commission: ColumnType<string | null, string | number | null | undefined, string | number | null>;
+  reason: string | null;
+}
+
+export type DocumentKind = 'id' | 'agreement' | 'other';
+export interface UserDocumentsTable {
+  id: Generated<number>;
+  user_id: number;
+  kind: ColumnType<DocumentKind, DocumentKind | undefined, DocumentKind>;
+  /** Where the bytes are in app.storage (random); never shown, never a URL. */
+  storage_key: string;
+  /** The uploader's original name, made safe: metadata for display and downloads only. */
+  filename: string;
+  /** Sniffed from the bytes at upload. */
+  content_type: string;
+  size_bytes: number;
+  description: string | null;
+  uploaded_by: number | null;
+  verification_request_id: number | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
   sync_items: SyncItemsTable;
   hubspot_owners: HubspotOwnersTable;
@@ -250,6 +280,8 @@ export interface Database {
   lead_properties: LeadPropertiesTable;
   knowledge_categories: KnowledgeCategoriesTable;
   knowledge_articles: KnowledgeArticlesTable;
+  verification_requests: VerificationRequestsTable;
+  user_documents: UserDocumentsTable;
 }
 
 export type Lead = Selectable<LeadsTable>;
@@ -267,3 +299,5 @@ export type PropertyPhoto = Selectable<PropertyPhotosTable>;
 export type PropertyDocument = Selectable<PropertyDocumentsTable>;
 export type KnowledgeCategory = Selectable<KnowledgeCategoriesTable>;
 export type KnowledgeArticle = Selectable<KnowledgeArticlesTable>;
+export type VerificationRequest = Selectable<VerificationRequestsTable>;
+export type UserDocument = Selectable<UserDocumentsTable>;

@@ -5,12 +5,14 @@ import { hashPassword, verifyPassword } from '../auth/password.server.ts';
 import { requireUser } from '../auth/guards.server.ts';
 import { changePasswordSchema, profileSchema } from '../auth/schemas.ts';
 import { personalStats } from '../dashboard/queries.server.ts';
+import { listDocuments } from '../documents/documents.server.ts';
 import { NotFound } from '../platform/errors.ts';
 import { totalFor } from '../points/points.server.ts';
 import { endUserSessions } from '../platform/session.ts';
 import { parseForm, typedValues } from '../platform/validation.ts';
 import { brokersOf } from '../users/admin-users.server.ts';
 import * as users from '../users/users.server.ts';
+import { stateOf } from '../verification/verification.server.ts';
 import { emptyForm, type FormState } from '../views/forms.tsx';
 import { ChangePasswordPage, type ProfileData, ProfilePage } from './views.tsx';
 
@@ -21,8 +23,10 @@ async function loadProfile(request: FastifyRequest): Promise<ProfileData> {
   const admin = user.admin_id ? await users.findById(request.db, user.admin_id) : undefined;
   const stats = await personalStats(request.db, user.id);
   const points = await totalFor(request.db, user.id);
+  const verification = user.role === 'agent' ? await stateOf(request.db, user) : null;
+  const documents = await listDocuments(request.db, user.id);
   const brokers = user.role === 'admin' ? await brokersOf(request.db, user.id) : null;
-  return { user, adminName: admin?.display_name ?? null, stats: { ...stats, points }, brokers };
+  return { user, adminName: admin?.display_name ?? null, stats: { ...stats, points }, verification, documents, brokers };
 }
 
 const profileValues = (d: ProfileData) => ({ username: d.user.username, display_name: d.user.display_name, email: d.user.email });

@@ -1,10 +1,14 @@
 import type { User } from '../db/schema.ts';
+import type { DocumentRow } from '../documents/documents.server.ts';
+import { DocumentList } from '../documents/views.tsx';
 import { levelProgress } from '../leads/domain.ts';
 import { formatDateTime } from '../platform/i18n.ts';
 import type { ViewContext } from '../views/context.ts';
 import { Field, FormErrorSummary, type FormState } from '../views/forms.tsx';
 import { AppPage, CsrfField } from '../views/layout.tsx';
 import { type BrokerRow, MyBrokers } from '../users/admin-brokers.tsx';
+import type { AgentVerification } from '../verification/domain.ts';
+import { formatCommission, VerificationCard } from '../verification/views.tsx';
 
 export interface ProfileData {
   user: User;
@@ -12,6 +16,9 @@ export interface ProfileData {
   stats: { leads: number; closed: number; conversion: number; points: number };
   /** Admins only: their brokers (agents with admin_id = me). */
   brokers: BrokerRow[] | null;
+  /** Agents only: where their verification stands. */
+  verification: AgentVerification | null;
+  documents: DocumentRow[];
 }
 
 function Stats({ ctx, stats }: { ctx: ViewContext; stats: ProfileData['stats'] }) {
@@ -62,12 +69,18 @@ export function ProfilePage({ ctx, data, profileForm, passwordForm }: { ctx: Vie
               <dt class="col-5">{ctx.t('profile.email')}</dt><dd class="col-7">{user.email}</dd>
               <dt class="col-5">{ctx.t('profile.role')}</dt><dd class="col-7">{ctx.t(user.role === 'admin' ? 'role.admin' : 'role.agent')}</dd>
               {user.role === 'agent' && <><dt class="col-5">{ctx.t('profile.admin')}</dt><dd class="col-7">{data.adminName ?? ctx.t('profile.notAssigned')}</dd></>}
-              {user.role === 'agent' && <><dt class="col-5">{ctx.t('profile.commission')}</dt><dd class="col-7">{String(Number(user.commission))}</dd></>}
-              {user.role === 'agent' && <><dt class="col-5">{ctx.t('profile.verified')}</dt><dd class="col-7">{ctx.t(user.is_verified ? 'profile.verified' : 'profile.notVerified')}</dd></>}
+              {user.role === 'agent' && <><dt class="col-5">{ctx.t('profile.commission')}</dt><dd class="col-7"><span data-testid="profile-commission">{formatCommission(ctx.locale, user.commission)}</span></dd></>}
               <dt class="col-5">{ctx.t('profile.registered')}</dt><dd class="col-7">{formatDateTime(ctx.locale, user.created_at)}</dd>
               <dt class="col-5">{ctx.t('profile.lastLogin')}</dt><dd class="col-7">{user.last_login_at ? formatDateTime(ctx.locale, user.last_login_at) : ctx.t('profile.never')}</dd>
             </dl>
           </div></div>
+          {data.verification && <VerificationCard ctx={ctx} v={data.verification} />}
+          {(data.verification || data.documents.length > 0) && (
+            <div class="card mt-4" id="documents" data-testid="profile-documents"><div class="card-body">
+              <h2 class="h5">{ctx.t('documents.title')}</h2>
+              <DocumentList ctx={ctx} documents={data.documents} />
+            </div></div>
+          )}
           <Stats ctx={ctx} stats={data.stats} />
           {data.brokers && <MyBrokers ctx={ctx} brokers={data.brokers} />}
         </div>
