@@ -80,6 +80,16 @@ for (const kind of databaseKinds()) {
       assert.match(err.body, /Page not found/);
     });
 
+    test('after a form is re-shown, the language switch returns to the page, not the POST address', async () => {
+      const c = new Client(t.app);
+      await c.get('/register');
+      const res = await c.post('/register', { username: 'x' }, { headers: { referer: 'http://localhost:80/register', host: 'localhost:80' } });
+      assert.equal(res.statusCode, 400);
+      assert.match(res.body, /name="next" value="\/register"/);
+      const other = await c.post('/register', { username: 'x' }, { headers: { referer: 'https://evil.example/x' } });
+      assert.match(other.body, /name="next" value="\/dashboard"/);
+    });
+
     test('/healthz and /readyz', async () => {
       const h = await t.app.inject({ method: 'GET', url: '/healthz' });
       assert.equal(h.statusCode, 200);

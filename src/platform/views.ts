@@ -33,6 +33,23 @@ export function safeLocalPath(next: unknown, fallback = '/dashboard'): string {
   return next;
 }
 
+/**
+ * The address of the page being shown, for the active menu item and the language switch's return.
+ * A form re-shown after a POST lives at the page the user came from, not at the POST address.
+ */
+export function pagePath(request: FastifyRequest): string {
+  if (request.method === 'GET' || request.method === 'HEAD') return request.url.split('?')[0] ?? '/';
+  const referer = request.headers.referer;
+  if (referer) {
+    try {
+      const url = new URL(referer);
+      // Compared as URLs, so "localhost:80" and "localhost" are one host.
+      if (url.host === new URL(`${url.protocol}//${request.headers.host ?? ''}`).host) return safeLocalPath(url.pathname, '/dashboard');
+    } catch { /* not a URL */ }
+  }
+  return '/dashboard';
+}
+
 export function registerViews(app: FastifyInstance): void {
   app.decorateRequest('locale', DEFAULT_LOCALE);
   app.decorateRequest('t', null as never);
@@ -64,7 +81,7 @@ export function registerViews(app: FastifyInstance): void {
       user: request.user,
       csrfToken: this.generateCsrf(),
       flashes,
-      path: request.url.split('?')[0] ?? '/',
+      path: pagePath(request),
       requestId: request.id,
     };
     const html = renderDocument(page(ctx));
