@@ -46,6 +46,13 @@ const hubspot = config.hubspot.accessToken ? createGateway(config.hubspot, logge
 const app = await buildApp({ config, logger, database, redis, hubspot });
 const engine = hubspot && config.hubspot.worker === 'in-process' ? startSyncEngine({ db: database.db, config, log: logger, redis }) : null;
 if (!hubspot) logger.warn('HUBSPOT_ACCESS_TOKEN is not set: HubSpot sync is off; leads are kept locally and marked as not synced');
+// While draining, every answer tells keep-alive clients (nginx) to reconnect elsewhere, so no request
+// is sent on a connection at the moment it closes.
+let draining = false;
+app.addHook('onSend', async (_request, reply, payload) => {
+  if (draining) reply.header('connection', 'close');
+  return payload;
+});
 await app.listen({ port: config.port, host: config.host });
 logger.info({ port: config.port, database: database.kind }, `ProPart Hub listening on http://localhost:${config.port}`);
 
@@ -63,6 +70,8 @@ async function shutdown(signal: string): Promise<void> {
   force.unref();
   clearInterval(purge);
   try {
+    draining = true;
+    await new Promise((r) => setTimeout(r, config.isProduction ? 1000 : 0));
     await app.close();
     await engine?.stop();
     redis?.disconnect();

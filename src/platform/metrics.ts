@@ -29,7 +29,8 @@ function allowed(request: FastifyRequest, token: string | null): boolean {
     const want = Buffer.from(token);
     return given.length === want.length && timingSafeEqual(given, want);
   }
-  return isLoopback(request.socket.remoteAddress ?? '');
+  // request.ip is the real client behind a trusted proxy, so a local nginx does not make everyone "loopback".
+  return isLoopback(request.ip);
 }
 
 export function registerMetrics(app: FastifyInstance, token: string | null): void {
