@@ -67,10 +67,10 @@ for (const kind of databaseKinds()) {
       for (const r of routes) {
         const url = concrete(r.url, annaId);
         const form = { active: 'false', role: 'admin', admin_id: String(deputyId), commission: '50', receiver_id: String(borisId) };
-        const asAgent = r.method === 'GET' ? await boris.get(url) : await boris.post(url, form);
+        const asAgent = r.method === 'GET' ? await boris.get(url) : await boris.json(r.method, url, form);
         assert.ok([403, 404].includes(asAgent.statusCode), `${r.method} ${r.url} answered ${asAgent.statusCode} to an agent`);
         assert.doesNotMatch(asAgent.body, /Анна Брокер|anna@example\.com/, `${r.method} ${r.url} leaks nothing to an agent`);
-        const asAnon = r.method === 'GET' ? await anon.get(url) : await anon.post(url, form);
+        const asAnon = r.method === 'GET' ? await anon.get(url) : await anon.json(r.method, url, form);
         if (r.method === 'GET') {
           assert.equal(asAnon.statusCode, 302, `${r.method} ${r.url} answered ${asAnon.statusCode} to an anonymous visitor`);
           assert.match(String(asAnon.headers.location), /^\/login\?next=/);
@@ -305,6 +305,27 @@ for (const kind of databaseKinds()) {
       assert.equal((await boss.post(`/admin/users/${noLeads}/delete`)).statusCode, 303);
       assert.equal(await userRow(noLeads), undefined);
       assert.equal((await boss.post(`/admin/users/${bossId}/delete`, { receiver_id: String(deputyId) })).statusCode, 403, 'never oneself');
+    });
+
+    test("a deleted user's private documents go with them (rows and stored files), never on a refused deletion", async () => {
+      const kate = await seedUser(t, { username: 'kate_docs', password: 'kate-password-12' });
+      const k = new Client(t.app);
+      await k.login('kate_docs', 'kate-password-12');
+      await createLeadAs(k, { ...lead, phone: '+380502220077' });
+      const key = `documents/${kate}/test-passport.pdf`;
+      await t.app.storage.put(key, Buffer.from('%PDF-1.4 test'), 'application/pdf');
+      await t.app.db.insertInto('user_documents').values({ user_id: kate, kind: 'id', storage_key: key, filename: 'passport.pdf', content_type: 'application/pdf', size_bytes: 13, uploaded_by: bossId }).execute();
+      const stored = async () => t.app.storage.get(key).then((s) => { s.destroy(); return true; }, () => false);
+
+      await boss.get(`/admin/users/${kate}`);
+      assert.equal((await boss.post(`/admin/users/${kate}/delete`)).statusCode, 409);
+      assert.ok(await stored(), 'a refused deletion leaves the file alone');
+      assert.equal((await boss.post(`/admin/users/${kate}/delete`, { receiver_id: String(borisId) })).statusCode, 303);
+      assert.equal(await userRow(kate), undefined);
+      assert.equal((await t.app.db.selectFrom('user_documents').select('id').where('storage_key', '=', key).execute()).length, 0);
+      assert.equal(await stored(), false, 'the stored file is removed too');
+      const entry = await t.app.db.selectFrom('audit_log').select('before').where('action', '=', 'user.delete').where('entity_id', '=', String(kate)).executeTakeFirstOrThrow();
+      assert.equal(entry.before!.documents_deleted, 1);
     });
 
     test("an admin's profile lists their brokers with real figures", async () => {

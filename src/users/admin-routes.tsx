@@ -2,6 +2,7 @@
 // password, delete). Every route starts with requireAdmin; every change is audited by the service.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireAdmin } from '../auth/guards.server.ts';
+import { deleteAllDocumentsOf } from '../documents/documents.server.ts';
 import { ValidationFailed } from '../platform/errors.ts';
 import type { MessageKey } from '../platform/i18n.ts';
 import { parseForm, typedValues } from '../platform/validation.ts';
@@ -112,7 +113,10 @@ export async function adminUserRoutes(app: FastifyInstance): Promise<void> {
     return orReshow(request, reply, 'delete', async () => {
       const parsed = parseForm(deleteUserSchema, request.body);
       if (!parsed.ok) throw new ValidationFailed(parsed.fields);
-      const { user, moved } = await admin.deleteUser(request.db, me, idOf(request), { receiverId: parsed.data.receiver_id ?? null, audit: request });
+      const { user, moved } = await admin.deleteUser(request.db, me, idOf(request), {
+        receiverId: parsed.data.receiver_id ?? null, audit: request,
+        removeDocuments: (db, userId) => deleteAllDocumentsOf(db, app.storage, userId),
+      });
       request.log.info({ event: 'user_deleted', userId: user.id, by: me.id, leadsMoved: moved }, 'user deleted');
       return reply.flash('success', moved > 0 ? 'users.deletedMoved' : 'users.deleted', { name: user.display_name, count: moved }).redirect('/admin/users', 303);
     });
