@@ -123,6 +123,11 @@ SELECT format('REVOKE INSERT, UPDATE, DELETE ON %I.%I FROM %I', n.nspname, c.rel
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'public' AND c.relname IN ('kysely_migration', 'kysely_migration_lock') \gexec
 
+-- The audit log is append-only for the app too (besides its trigger): it may add entries, never change them.
+SELECT format('REVOKE UPDATE, DELETE, TRUNCATE ON %I.%I FROM %I', n.nspname, c.relname, :'app')
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relname = 'audit_log' \gexec
+
 -- ---- and on everything the owner creates later (the next migrations) ------------------------------
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"app";
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT USAGE ON SEQUENCES TO :"app";

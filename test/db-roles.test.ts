@@ -175,6 +175,8 @@ describe('database roles (scripts/db-roles.sql)', { skip, timeout: 180_000 }, ()
       'write the migration bookkeeping': `insert into kysely_migration (name, timestamp) values ('9999_fake', now()::text)`,
       'delete from the bookkeeping': 'delete from kysely_migration',
       'grant itself more': `grant ${owner} to ${appRole}`,
+      'rewrite the audit log': `update audit_log set action = 'x'`,
+      'erase the audit log': 'delete from audit_log',
     };
     const codes: Record<string, string> = {};
     for (const [what, statement] of Object.entries(refused)) codes[what] = await sqlstate(appClient, statement);

@@ -177,6 +177,7 @@ export function LeadPage({ ctx, data, comments }: { ctx: ViewContext; data: Lead
           : postButton(`/leads/${lead.id}/reopen`, 'lead.reopenDeal', 'btn-outline-secondary', undefined, 'reopen-deal')}
         {postButton(`/leads/${lead.id}/transfer`, lead.is_transferred ? 'lead.unmarkTransferred' : 'lead.markTransferred', 'btn-outline-secondary')}
         {isAdmin && postButton(`/leads/${lead.id}/delete`, 'lead.delete', 'btn-outline-danger', 'lead.deleteConfirm', 'delete-lead')}
+        {isAdmin && <a class="btn btn-sm btn-outline-secondary" href={`/admin/audit?entity_type=lead&entity_id=${lead.id}`} data-testid="lead-history">{ctx.t('lead.history')}</a>}
       </div>
       <div class="row g-3">
         <div class="col-12 col-lg-6">
