@@ -45,6 +45,10 @@ function openPostgres(config: Config['database'], log: Logger): DatabaseHandle {
   // An idle client losing its server (restart, network) must not crash the process: the pool drops it
   // and the next checkout opens a fresh connection — that is the automatic reconnect.
   pool.on('error', (err) => log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost; the pool will reconnect'));
+  // The pool listens for errors on idle clients only. A checked-out client between two queries (a request's
+  // open transaction) whose server goes away emits 'error' with nobody listening, which would end the
+  // process; its next query fails instead (→ 503) and the pool discards it on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   untimed.set(db, { url: config.url!, connectTimeoutMs: config.connectTimeoutMs });
   return {
