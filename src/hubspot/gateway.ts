@@ -65,8 +65,11 @@ export class HubSpotGateway {
     const { log, maxAttempts } = this.opts;
     for (let attempt = 1; ; attempt++) {
       const limiter = opts.search ? this.opts.searchLimiter : this.opts.limiter;
-      const waited = await limiter.acquire();
-      if (opts.search) await this.opts.limiter.acquire();
+      const slot = await limiter.take();
+      const searchSlot = opts.search ? await this.opts.limiter.take() : null;
+      // The request's place in the window counts from its answer (see Slot).
+      const answered = () => { slot.done(); searchSlot?.done(); };
+      const waited = slot.waitedMs;
       if (waited > 50) {
         this.stats.waitsAtLimit++;
         hubspotLimitWaits.inc();
@@ -77,7 +80,9 @@ export class HubSpotGateway {
       let raw: unknown;
       try {
         raw = await this.send(method, path, body, opts.okStatuses);
+        answered();
       } catch (err) {
+        answered();
         const c = classify(err);
         if (c.status === 429) {
           this.stats.rateLimited++;
