@@ -85,14 +85,16 @@ export function startSyncEngine(deps: { db: Db; config: Config; log: Logger; red
       if (r.claimed === 0 || stopped) return total;
     }
   };
-  // With several workers the scheduled pull runs on one at a time (a lease in the database).
+  // With several workers the scheduled pull runs once per interval, on one of them (a lease in the
+  // database, kept until the interval is over: released at once, the next worker would pull again).
   const pull = async () => {
     await ready();
+    const started = Date.now();
     if (!(await acquireLease(db, 'pull', workerId, Math.max(60, hs.pullIntervalSeconds * 2)))) return;
     try {
       await pullOnce(db, gateway, { stages, pipelineId: hs.pipelineId, log });
     } finally {
-      await releaseLease(db, 'pull', workerId);
+      await releaseLease(db, 'pull', workerId, started + hs.pullIntervalSeconds * 1000);
     }
   };
 

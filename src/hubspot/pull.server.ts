@@ -38,7 +38,16 @@ export async function acquireLease(db: Db, name: string, holder: string, seconds
   return res.rows.length > 0;
 }
 
-export async function releaseLease(db: Db, name: string, holder: string): Promise<void> {
+/**
+ * Gives the lease up; with `keepUntilMs` in the future it stays taken until then instead, so a job that
+ * runs every N seconds runs once per round however many workers find it due.
+ */
+export async function releaseLease(db: Db, name: string, holder: string, keepUntilMs = 0): Promise<void> {
+  if (keepUntilMs > Date.now()) {
+    await db.updateTable('sync_state').set({ value: `${keepUntilMs}|${holder}`, updated_at: sql`now()` })
+      .where('key', '=', `lease:${name}`).where(sql`split_part(value, '|', 2)`, '=', holder).execute();
+    return;
+  }
   await db.deleteFrom('sync_state').where('key', '=', `lease:${name}`).where(sql`split_part(value, '|', 2)`, '=', holder).execute();
 }
 
