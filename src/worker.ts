@@ -23,8 +23,12 @@ else {
     process.exit(1);
   }
 }
-const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 }) : null;
+// No offline queue (like the web server's client): while Redis is unreachable a command fails at once and
+// the HubSpot budget falls back to this process, instead of every request waiting for reconnect attempts.
+const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: false }) : null;
 redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis unavailable'));
+// Connected before the first HubSpot request, so a normal start does not begin on the fallback.
+if (redis) await new Promise<void>((resolve) => { const t = setTimeout(resolve, 3000); redis.once('ready', () => { clearTimeout(t); resolve(); }); });
 const engine = startSyncEngine({ db: database.db, config, log: logger, redis });
 logger.info({ baseUrl: config.hubspot.baseUrl, limiter: redis ? 'redis' : 'memory' }, 'HubSpot sync worker started');
 
