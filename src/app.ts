@@ -13,6 +13,7 @@ import { authRoutes } from './auth/routes.tsx';
 import type { Config } from './config.ts';
 import { commentRoutes } from './comments/routes.tsx';
 import { dashboardRoutes } from './dashboard/routes.tsx';
+import { boardRoutes } from './board/routes.tsx';
 import { documentRoutes } from './documents/routes.tsx';
 import { leadRoutes } from './leads/routes.tsx';
 import type { DatabaseHandle } from './db/database.ts';
@@ -116,6 +117,7 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   await app.register(authRoutes);
   await app.register(profileRoutes);
   await app.register(dashboardRoutes);
+  await app.register(boardRoutes);
   await app.register(leadRoutes);
   await app.register(commentRoutes);
   await app.register(syncAdminRoutes);

@@ -63,6 +63,7 @@ export function LanguageSwitch({ ctx }: { ctx: ViewContext }) {
 interface NavItem { href: string; icon: string; label: MessageKey; adminOnly?: boolean; primary?: boolean }
 const NAV: NavItem[] = [
   { href: '/dashboard', icon: 'speedometer2', label: 'nav.dashboard' },
+  { href: '/board', icon: 'kanban', label: 'nav.board' },
   { href: '/leads/new', icon: 'plus-circle', label: 'nav.addLead', primary: true },
   { href: '/properties', icon: 'buildings', label: 'nav.properties' },
   { href: '/leaderboard', icon: 'bar-chart', label: 'nav.leaderboard' },
