@@ -5,7 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { DEFAULT_STAGES } from '../src/leads/stages.ts';
+import { startSyncHarness, type SyncHarness } from './helpers/sync.ts';
 
 const [NEW, SENT, MEETING, , NEGOTIATION, , CLOSED] = DEFAULT_STAGES.map((s) => s.id) as [string, string, string, string, string, string, string];
 
@@ -142,6 +146,12 @@ for (const kind of databaseKinds()) {
       assert.equal(unchanged.status, 'new');
       assert.equal(unchanged.hubspot_stage_id, null);
       assert.equal(await syncItem(id), undefined, 'nothing queued');
+      // "Moving" a lead to the column it already sits in (the first stage of its status) changes nothing.
+      const same = await anna.json('POST', '/board/move', { lead_id: id, stage_id: NEW });
+      assert.equal(same.statusCode, 200);
+      assert.equal(same.json().changed, false);
+      assert.equal((await lead(id)).hubspot_stage_id, null);
+      assert.equal(await syncItem(id), undefined, 'still nothing queued');
     });
 
     test('CSRF: a move without the token is refused with 403', async () => {
@@ -191,6 +201,63 @@ for (const kind of databaseKinds()) {
       assert.match(page.body, /data-testid="board-col-count"[^>]*>53</);
       const dash = await boris.get(`/dashboard?stage=${SENT}&q=${encodeURIComponent('Пачка')}`);
       assert.match(dash.body, /data-testid="card-total">53</);
+    });
+  });
+
+  describe(`board and the HubSpot sync [${kind}]`, () => {
+    let h: SyncHarness;
+    let agent: Client;
+    let agentId: number;
+    const dir = mkdtempSync(path.join(tmpdir(), 'propart-board-stages-'));
+    // A shorter map of the portal's pipeline, with its own labels: the board follows the configured map, like the sync.
+    const STAGES = [
+      { id: '3204738258', label: 'Вхідні', status: 'new' },
+      { id: '3204738262', label: 'У роботі', status: 'qualified' },
+      { id: '3204738266', label: 'Думає', status: 'qualified' },
+      { id: '3204738267', label: 'Виграно', status: 'closed' },
+    ];
+    before(async () => {
+      const file = path.join(dir, 'stages.json');
+      writeFileSync(file, JSON.stringify(STAGES));
+      h = await startSyncHarness(kind, { env: { HUBSPOT_STAGE_MAP_FILE: file } });
+      agentId = await seedUser(h.t, { username: 'sync_agent', password: 'sync-agent-pass', email: 'sales1@propart.example' });
+      agent = new Client(h.t.app);
+      await agent.login('sync_agent', 'sync-agent-pass');
+    });
+    after(async () => {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('the columns are the configured stages; a move is pushed to HubSpot as that stage', async () => {
+      const { id } = await h.t.app.db.insertInto('leads').values({ agent_id: agentId, deal_name: 'Угода Дошки', phone: '+380509990001', budget: 'до 200к', status: 'contacted' })
+        .returning('id').executeTakeFirstOrThrow();
+      const page = await agent.get('/board');
+      for (const st of STAGES) assert.ok(page.body.includes(`data-stage-id="${st.id}"`), st.id);
+      assert.ok(!page.body.includes(`data-stage-id="${SENT}"`), 'not the default map');
+      assert.ok(page.body.includes('>Думає</h2>'), 'the configured labels');
+      const firstColumn = page.body.slice(page.body.indexOf('data-stage-id="3204738258"'), page.body.indexOf('data-stage-id="3204738262"'));
+      assert.ok(firstColumn.includes(`data-lead-id="${id}"`), 'a status without a stage of its own sits in the first column');
+
+      const res = await agent.json('POST', '/board/move', { lead_id: id, stage_id: '3204738266' });
+      assert.equal(res.statusCode, 200, res.body);
+      const drained = await h.engine.drain();
+      const why = await h.t.app.db.selectFrom('sync_items').select(['status', 'last_error']).where('entity_id', '=', id).execute();
+      assert.equal(drained.failed, 0, JSON.stringify({ drained, why }));
+      const deals = () => h.hs.state.live('deals').filter((d) => d.properties.propart_lead_id === String(id));
+      assert.equal(deals().length, 1);
+      assert.equal(deals()[0]!.properties.dealstage, '3204738266', 'the chosen stage, not just the first of its status');
+      let row = await h.t.app.db.selectFrom('leads').select(['status', 'hubspot_stage_id', 'hubspot_stage_label']).where('id', '=', id).executeTakeFirstOrThrow();
+      assert.deepEqual(row, { status: 'qualified', hubspot_stage_id: '3204738266', hubspot_stage_label: 'Думає' });
+
+      await agent.json('POST', '/board/move', { lead_id: id, stage_id: '3204738267' });
+      await h.engine.drain();
+      assert.equal(deals()[0]!.properties.dealstage, '3204738267');
+      row = await h.t.app.db.selectFrom('leads').select(['status', 'hubspot_stage_id', 'hubspot_stage_label']).where('id', '=', id).executeTakeFirstOrThrow();
+      assert.deepEqual(row, { status: 'closed', hubspot_stage_id: '3204738267', hubspot_stage_label: 'Виграно' });
+      const item = await h.t.app.db.selectFrom('sync_items').select('status').where('entity_type', '=', 'lead').where('entity_id', '=', id).executeTakeFirstOrThrow();
+      assert.equal(item.status, 'synced');
+      assert.equal((await agent.json('POST', '/board/move', { lead_id: id, stage_id: SENT })).statusCode, 400, 'a default stage is not in this map');
     });
   });
 }

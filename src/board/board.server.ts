@@ -85,7 +85,8 @@ export async function moveLead(db: DbLike, user: CurrentUser, input: Pick<MoveIn
   const stage = stages.find((s) => s.id === input.stage_id);
   if (!stage) throw new ValidationFailed({ stage_id: 'board.validation.stage' });
   const lead = await findLeadForUser(db, user, input.lead_id, { forUpdate: true });
-  if (columnOf(lead, stages).id === stage.id && lead.hubspot_stage_id === stage.id) return { lead, stage, changed: false, awarded: false };
+  // Already there (by its stage, or by its status when it has none yet): nothing to save or sync.
+  if (columnOf(lead, stages).id === stage.id) return { lead, stage, changed: false, awarded: false };
   await enqueueSync(db, 'lead', lead.id);
   const awarded = stage.status === 'closed' && lead.status !== 'closed';
   const withStatus = await setStatus(db, lead, stage.status);
