@@ -9,6 +9,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { apiRoutes } from './api/routes.ts';
 import { authRoutes } from './auth/routes.tsx';
 import type { Config } from './config.ts';
 import { commentRoutes } from './comments/routes.tsx';
@@ -30,6 +31,7 @@ import { registerRequestTransactions } from './platform/transaction.ts';
 import './platform/types.ts';
 import { registerViews } from './platform/views.ts';
 import { profileRoutes } from './profile/routes.tsx';
+import { apiKeyProfileRoutes } from './profile/api-keys-routes.tsx';
 import { verificationRoutes } from './verification/routes.tsx';
 import { auditRoutes } from './audit/routes.tsx';
 import { hubspotContactsRoutes } from './admin/hubspot-contacts.tsx';
@@ -66,10 +68,10 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   });
 
   // Every registered route, for the CSRF/authorisation tests and diagnostics.
-  const routeTable: { method: string; url: string; public: boolean }[] = [];
+  const routeTable: { method: string; url: string; public: boolean; apiKey: boolean }[] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) routeTable.push({ method, url: r.url, public: !!r.config?.public });
+    for (const method of [r.method].flat()) routeTable.push({ method, url: r.url, public: !!r.config?.public, apiKey: !!r.config?.apiKey });
   });
   app.decorate('config', config);
   app.decorate('database', database);
@@ -128,6 +130,8 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   await app.register(hubspotContactsRoutes);
   await app.register(propertyRoutes);
   await app.register(knowledgeRoutes);
+  await app.register(apiKeyProfileRoutes);
+  await app.register(apiRoutes);
   if (extraRoutes) await app.register(async (child) => extraRoutes(child));
 
   return app;

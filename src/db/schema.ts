@@ -262,6 +262,21 @@ export interface UserDocumentsTable {
   created_at: Timestamp;
 }
 
+// Per-agent API keys (migration 0009): only the token's sha256 is stored.
+export interface ApiKeysTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  /** The public id part of the token, for lookup. */
+  prefix: string;
+  key_hash: string;
+  /** Origins allowed to call the API from a browser (CORS); JSON array, written as a JSON string. */
+  allowed_origins: ColumnType<string[], string | undefined, string>;
+  created_at: Timestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
 export interface Database {
   sync_items: SyncItemsTable;
   hubspot_owners: HubspotOwnersTable;
@@ -282,9 +297,11 @@ export interface Database {
   knowledge_articles: KnowledgeArticlesTable;
   verification_requests: VerificationRequestsTable;
   user_documents: UserDocumentsTable;
+  api_keys: ApiKeysTable;
 }
 
 export type Lead = Selectable<LeadsTable>;
+export type ApiKey = Selectable<ApiKeysTable>;
 export type Comment = Selectable<CommentsTable>;
 export type SyncItem = Selectable<SyncItemsTable>;
 

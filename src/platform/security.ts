@@ -79,6 +79,12 @@ function requireSignedIn(request: FastifyRequest, reply: FastifyReply, done: (er
   done();
 }
 
+/** API routes: the request authenticated with an API key (src/api) — a session cookie alone is never enough. */
+function requireApiKey(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  if (!request.apiKey || !request.user || request.user.id !== request.apiKey.userId) return done(new Unauthorized());
+  done();
+}
+
 /**
  * Adds the guards to every route as it is registered: CSRF on every state change first (so an
  * anonymous forged request is refused before anything else), then "signed in" unless public.
@@ -88,8 +94,12 @@ export function enforceRouteGuards(app: FastifyInstance, extra: { beforeHandler:
     if (route.url.startsWith('/static/') || route.url.startsWith('/vendor/')) return;
     const guards: preHandlerHookHandler[] = [];
     // Looked up per request, so the hook can be installed before the CSRF plugin and before any route.
-    if (isStateChanging(route.method)) guards.push(function csrf(request, reply, done) { app.csrfProtection(request, reply, done); });
-    if (!route.config?.public) guards.push(requireSignedIn as preHandlerHookHandler);
+    // An API-key route carries no cookies, so CSRF does not apply: it must then have a key, never a session.
+    if (route.config?.apiKey) guards.push(requireApiKey as preHandlerHookHandler);
+    else {
+      if (isStateChanging(route.method)) guards.push(function csrf(request, reply, done) { app.csrfProtection(request, reply, done); });
+      if (!route.config?.public) guards.push(requireSignedIn as preHandlerHookHandler);
+    }
     if (isStateChanging(route.method)) guards.push(...extra.beforeHandler);
     const existing = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];
     route.preHandler = [...guards, ...existing];

@@ -10,7 +10,7 @@ import type { MessageKey, Translate } from './i18n.ts';
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
-    routeTable: { method: string; url: string; public: boolean }[];
+    routeTable: { method: string; url: string; public: boolean; apiKey: boolean }[];
     database: DatabaseHandle;
     /** The base handle; in a request use request.db, which is the request's transaction on writes. */
     db: Db;
@@ -25,6 +25,8 @@ declare module 'fastify' {
     locale: Locale;
     t: Translate;
     flashesIn: Flash[];
+    /** The API key a /api/v1 request authenticated with (routes flagged `apiKey`); null elsewhere. */
+    apiKey: { id: number; userId: number; allowedOrigins: string[] } | null;
   }
   interface FastifyReply {
     flashesOut: Flash[];
@@ -37,5 +39,7 @@ declare module 'fastify' {
     public?: boolean;
     /** Reachable while the user must still change a temporary password. */
     allowDuringPasswordChange?: boolean;
+    /** An API route: authenticated by an API key only (never the session cookie), so no CSRF token. */
+    apiKey?: boolean;
   }
 }

@@ -15,6 +15,7 @@ import * as users from '../users/users.server.ts';
 import { stateOf } from '../verification/verification.server.ts';
 import { emptyForm, type FormState } from '../views/forms.tsx';
 import { ChangePasswordPage, type ProfileData, ProfilePage } from './views.tsx';
+import { listApiKeys } from '../api/keys.server.ts';
 
 async function loadProfile(request: FastifyRequest): Promise<ProfileData> {
   const me = requireUser(request);
@@ -26,7 +27,8 @@ async function loadProfile(request: FastifyRequest): Promise<ProfileData> {
   const verification = user.role === 'agent' ? await stateOf(request.db, user) : null;
   const documents = await listDocuments(request.db, user.id);
   const brokers = user.role === 'admin' ? await brokersOf(request.db, user.id) : null;
-  return { user, adminName: admin?.display_name ?? null, stats: { ...stats, points }, verification, documents, brokers };
+  const apiKeys = user.role === 'agent' ? await listApiKeys(request.db, user.id) : null;
+  return { user, adminName: admin?.display_name ?? null, stats: { ...stats, points }, verification, documents, brokers, apiKeys };
 }
 
 const profileValues = (d: ProfileData) => ({ username: d.user.username, display_name: d.user.display_name, email: d.user.email });

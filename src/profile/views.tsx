@@ -9,6 +9,8 @@ import { AppPage, CsrfField } from '../views/layout.tsx';
 import { type BrokerRow, MyBrokers } from '../users/admin-brokers.tsx';
 import type { AgentVerification } from '../verification/domain.ts';
 import { formatCommission, VerificationCard } from '../verification/views.tsx';
+import { type ApiKeyRow } from '../api/keys.server.ts';
+import { ApiKeysCard } from './api-keys.tsx';
 
 export interface ProfileData {
   user: User;
@@ -19,6 +21,8 @@ export interface ProfileData {
   /** Agents only: where their verification stands. */
   verification: AgentVerification | null;
   documents: DocumentRow[];
+  /** Agents only: their API keys. */
+  apiKeys: ApiKeyRow[] | null;
 }
 
 function Stats({ ctx, stats }: { ctx: ViewContext; stats: ProfileData['stats'] }) {
@@ -101,6 +105,7 @@ export function ProfilePage({ ctx, data, profileForm, passwordForm }: { ctx: Vie
             <FormErrorSummary ctx={ctx} form={passwordForm} />
             <PasswordForm ctx={ctx} form={passwordForm} />
           </div></div>
+          {data.apiKeys && <ApiKeysCard ctx={ctx} keys={data.apiKeys} />}
         </div>
       </div>
     </AppPage>
