@@ -3,6 +3,7 @@
 document.addEventListener('DOMContentLoaded', () => {
   const board = document.querySelector('[data-board]');
   if (!board) return;
+  board.dataset.enhanced = 'true';
   const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
   const status = document.getElementById('board-status');
   let dragged = null;
@@ -65,8 +66,13 @@ document.addEventListener('DOMContentLoaded', () => {
     for (const col of board.querySelectorAll('.board-drop')) col.classList.remove('board-drop');
   });
   board.addEventListener('dragover', (e) => {
+    if (!dragged) return;
+    // Near the board's left or right edge, scroll it so columns off screen can be reached.
+    const box = board.getBoundingClientRect();
+    if (e.clientX < box.left + 48) board.scrollBy({ left: -24 });
+    else if (e.clientX > box.right - 48) board.scrollBy({ left: 24 });
     const col = columnOf(e.target);
-    if (!col || !dragged) return;
+    if (!col) return;
     e.preventDefault();
     e.dataTransfer.dropEffect = 'move';
     for (const other of board.querySelectorAll('.board-drop')) if (other !== col) other.classList.remove('board-drop');

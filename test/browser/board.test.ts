@@ -24,7 +24,7 @@ describe('browser: the pipeline board', () => {
     server = await startBrowserApp({ env: { LOGIN_RATE_LIMIT_PER_MINUTE: '1000' } });
     agentId = await seedUser(server.t, AGENT);
     let n = 0;
-    for (const name of ['Тягни Мене', 'Клавіатурний Клієнт', 'Третій Клієнт', 'Четвертий Клієнт']) {
+    for (const name of ['Тягни Мене', 'Клавіатурний Клієнт', 'Третій Клієнт', 'Четвертий Клієнт', 'Без Скриптів']) {
       n++;
       ids[name] = (await server.t.app.db.insertInto('leads').values({ agent_id: agentId, deal_name: name, phone: `+38050700000${n}`, budget: 'до 200к' })
         .returning('id').executeTakeFirstOrThrow()).id;
@@ -37,8 +37,8 @@ describe('browser: the pipeline board', () => {
     await server?.close();
   });
 
-  async function logIn(viewport = DESKTOP): Promise<Session> {
-    const context = await newContext(browser, server.baseURL, { viewport });
+  async function logIn(viewport = DESKTOP, javaScriptEnabled = true): Promise<Session> {
+    const context = await newContext(browser, server.baseURL, { viewport, javaScriptEnabled });
     const watched = await watchForProblems(context);
     const page = await context.newPage();
     sessions.push({ context, page, watched });
@@ -61,6 +61,7 @@ describe('browser: the pipeline board', () => {
     await page.waitForURL('**/board');
     const id = ids['Тягни Мене']!;
     await card(page, id).waitFor({ state: 'visible' });
+    await page.locator('[data-board][data-enhanced="true"]').waitFor({ state: 'attached' });
     assert.equal(await column(page, NEW).locator(`#card-${id}`).count(), 1, 'starts in the first stage');
     const moved = page.waitForResponse((r) => r.url().endsWith('/board/move') && r.request().method() === 'POST');
     // Grabbed by its top corner (not the stage list or the link inside it).
@@ -106,6 +107,19 @@ describe('browser: the pipeline board', () => {
     await Promise.all([page.waitForURL(new RegExp(`/board#card-${other}$`)), page.keyboard.press('Enter')]);
     await column(page, NEGOTIATION).locator(`#card-${other}`).waitFor({ state: 'visible' });
     assert.equal((await stored(other)).hubspot_stage_id, NEGOTIATION);
+    assert.deepEqual(s.watched.problems, []);
+  });
+
+  test('without JavaScript the card\'s form still moves it', async () => {
+    const s = await logIn(DESKTOP, false);
+    const { page } = s;
+    await page.goto('/board');
+    const id = ids['Без Скриптів']!;
+    assert.equal(await page.locator('[data-board]').getAttribute('data-enhanced'), null, 'board.js did not run');
+    await page.locator(`#move-${id}`).selectOption(SENT);
+    await Promise.all([page.waitForURL(new RegExp(`/board#card-${id}$`)), card(page, id).getByRole('button', { name: 'Перемістити' }).click()]);
+    await column(page, SENT).locator(`#card-${id}`).waitFor({ state: 'visible' });
+    assert.equal((await stored(id)).hubspot_stage_id, SENT);
     assert.deepEqual(s.watched.problems, []);
   });
 
