@@ -76,8 +76,29 @@ describe('browser: the pipeline board', () => {
     const item = await server.t.app.db.selectFrom('sync_items').select('status').where('entity_type', '=', 'lead').where('entity_id', '=', id).executeTakeFirst();
     assert.equal(item?.status, 'pending', 'queued for HubSpot');
 
+    // A column off screen: held at the board's right edge, the board scrolls until it shows.
+    const far = ids['Четвертий Клієнт']!;
+    const from = (await card(page, far).boundingBox())!;
+    const edge = (await page.getByTestId('board').boundingBox())!;
+    const movedFar = page.waitForResponse((r) => r.url().endsWith('/board/move') && r.request().method() === 'POST');
+    await page.mouse.move(from.x + 6, from.y + 6);
+    await page.mouse.down();
+    await page.mouse.move(from.x + 40, from.y + 20, { steps: 4 });
+    const target = column(page, NEGOTIATION).locator('.board-list');
+    for (let i = 0; i < 80; i++) {
+      const box = await target.boundingBox();
+      if (box && box.x + box.width < edge.x + edge.width - 60) break;
+      await page.mouse.move(edge.x + edge.width - 10 - (i % 2), from.y + 20);
+    }
+    const goal = (await target.boundingBox())!;
+    await page.mouse.move(goal.x + goal.width / 2, goal.y + goal.height / 2, { steps: 4 });
+    await page.mouse.up();
+    assert.equal((await movedFar).status(), 200);
+    assert.equal((await stored(far)).hubspot_stage_id, NEGOTIATION);
+
     await page.reload();
     await column(page, MEETING).locator(`#card-${id}`).waitFor({ state: 'visible' });
+    await column(page, NEGOTIATION).locator(`#card-${far}`).waitFor({ state: 'attached' });
     assert.equal(await column(page, NEW).locator(`#card-${id}`).count(), 0);
     assert.equal(await page.locator(`#move-${id}`).inputValue(), MEETING, 'the card\'s own list shows its stage');
     assert.deepEqual(s.watched.problems, []);
