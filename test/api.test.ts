@@ -257,6 +257,13 @@ for (const kind of databaseKinds()) {
       const evil = await api('GET', '/api/v1/leads', annaKey, { headers: { origin: 'https://evil.example' } });
       assert.equal(evil.statusCode, 403);
       assert.equal(evil.headers['access-control-allow-origin'], undefined);
+      // A refused key's 401 is readable by a website whose origin is on an active key, not by others.
+      const unknown = await api('GET', '/api/v1/leads', `pph_unknownunkno_${'x'.repeat(43)}`, { headers: { origin: SITE } });
+      assert.equal(unknown.statusCode, 401);
+      assert.equal(unknown.headers['access-control-allow-origin'], SITE);
+      const unknownEvil = await api('GET', '/api/v1/leads', null, { headers: { origin: 'https://evil.example' } });
+      assert.equal(unknownEvil.statusCode, 401);
+      assert.equal(unknownEvil.headers['access-control-allow-origin'], undefined);
       // Server-to-server (no Origin) is fine.
       assert.equal((await api('GET', '/api/v1/leads', borisKey)).statusCode, 200);
 
