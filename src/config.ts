@@ -36,6 +36,7 @@ const envSchema = z.object({
   BCRYPT_COST: int(12, 4),
   SESSION_IDLE_MINUTES: int(120, 1),
   SESSION_ABSOLUTE_HOURS: int(12, 1),
+  ADMIN_2FA_REQUIRED: bool.default(true),
   REDIS_URL: z.string().optional().or(z.literal('').transform(() => undefined)),
   HUBSPOT_ACCESS_TOKEN: z.string().optional().or(z.literal('').transform(() => undefined)),
   HUBSPOT_BASE_URL: z.string().url().default('https://api.hubapi.com'),
@@ -99,6 +100,8 @@ export interface Config {
     bcryptCost: number;
     sessionIdleMinutes: number;
     sessionAbsoluteHours: number;
+    /** Administrators must enrol in two-factor sign-in before they can use anything else. */
+    adminTwoFactorRequired: boolean;
   };
   redisUrl?: string;
   /** How old the agency-wide dashboard figures shown to admins may be (0 = always live). */
@@ -204,6 +207,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): LoadedConfi
       bcryptCost: env.BCRYPT_COST,
       sessionIdleMinutes: env.SESSION_IDLE_MINUTES,
       sessionAbsoluteHours: env.SESSION_ABSOLUTE_HOURS,
+      adminTwoFactorRequired: env.ADMIN_2FA_REQUIRED,
     },
     redisUrl: env.REDIS_URL,
     dashboardCacheSeconds: env.DASHBOARD_CACHE_SECONDS,

@@ -8,6 +8,8 @@ import * as users from '../users/users.server.ts';
 import { emptyForm } from '../views/forms.tsx';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './password.server.ts';
 import { loginSchema, registerSchema } from './schemas.ts';
+import { isTwoFactorEnabled, startPendingLogin } from './totp-store.server.ts';
+import { twoFactorRoutes } from './two-factor-routes.tsx';
 import { LoginPage, RegisterPage } from './views.tsx';
 
 export async function authRoutes(app: FastifyInstance): Promise<void> {
@@ -56,6 +58,13 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
 
     if (bcrypt.getRounds(user.password_hash) < sec.bcryptCost) {
       await request.db.updateTable('users').set({ password_hash: await hashPassword(password, sec.bcryptCost) }).where('id', '=', user.id).execute();
+    }
+    // With two-factor sign-in on, the password alone opens only a short-lived pending login; the failed-attempt
+    // counter is reset only once the code is right too, so wrong codes keep counting toward the lockout.
+    if (await isTwoFactorEnabled(request.db, user.id)) {
+      await startPendingLogin(request.db, request, reply, user.id, next);
+      request.log.info({ event: 'login_password_ok', userId: user.id }, 'password accepted, waiting for the second factor');
+      return reply.redirect('/login/two-factor', 303);
     }
     await users.recordSuccessfulLogin(request.db, user.id);
     await startSession(request.db, request, reply, user.id);
@@ -106,4 +115,6 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     }
     return reply.flash('success', 'register.success', { admin: admin.display_name }).redirect('/login', 303);
   });
+
+  await twoFactorRoutes(app);
 }

@@ -4,7 +4,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { Unauthorized } from './errors.ts';
+import { Forbidden, Unauthorized } from './errors.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Reachable by an administrator who must still set up two-factor sign-in. */
+    allowDuringTwoFactorEnrolment?: boolean;
+  }
+}
+
+export const TWO_FACTOR_ENROL_PATH = '/profile/two-factor';
+/** Requests of administrators who must set up two-factor sign-in first (ADMIN_2FA_REQUIRED). */
+const enrolmentPending = new WeakSet<FastifyRequest>();
+export const mustEnrolTwoFactor = (request: FastifyRequest) => enrolmentPending.has(request);
 
 export const SESSION_COOKIE = 'propart_sid';
 const TOUCH_EVERY_MS = 60_000;
@@ -18,7 +30,7 @@ function isStaticPath(url: string): boolean {
 }
 
 export function registerSessions(app: FastifyInstance): void {
-  const { sessionIdleMinutes } = app.config.security;
+  const { sessionIdleMinutes, adminTwoFactorRequired } = app.config.security;
   app.decorateRequest('user', null);
   app.decorateRequest('sessionId', null);
 
@@ -31,6 +43,7 @@ export function registerSessions(app: FastifyInstance): void {
       .selectFrom('sessions as s')
       .innerJoin('users as u', 'u.id', 's.user_id')
       .select(['s.id as sid', 's.last_seen_at', 'u.id', 'u.username', 'u.display_name', 'u.email', 'u.role', 'u.must_change_password'])
+      .select(sql<boolean>`exists (select 1 from user_totp t where t.user_id = u.id and t.enabled_at is not null)`.as('has_2fa'))
       .where('s.id', '=', id)
       .where('s.expires_at', '>', sql<Date>`now()`)
       .where('s.last_seen_at', '>', sql<Date>`now() - make_interval(mins => ${sessionIdleMinutes})`)
@@ -46,6 +59,7 @@ export function registerSessions(app: FastifyInstance): void {
       id: row.id, username: row.username, displayName: row.display_name, email: row.email, role: row.role,
       mustChangePassword: row.must_change_password,
     };
+    if (adminTwoFactorRequired && row.role === 'admin' && !row.has_2fa) enrolmentPending.add(request);
     if (Date.now() - new Date(row.last_seen_at).getTime() > TOUCH_EVERY_MS) {
       await app.db.updateTable('sessions').set({ last_seen_at: sql`now()` }).where('id', '=', row.sid).execute();
     }
@@ -55,6 +69,16 @@ export function registerSessions(app: FastifyInstance): void {
   // before a single byte of the body is read.
   app.addHook('onRequest', async (request) => {
     if (!request.user && (request.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/')) throw new Unauthorized();
+  });
+
+  // An administrator without two-factor sign-in (when required) reaches only the enrolment pages, once the
+  // temporary password has been changed (that guard comes first).
+  app.addHook('preHandler', async (request, reply) => {
+    if (!request.user || request.user.mustChangePassword || !enrolmentPending.has(request)) return;
+    const cfg = request.routeOptions.config;
+    if (cfg.public || cfg.allowDuringTwoFactorEnrolment) return;
+    if (request.method === 'GET') return reply.redirect(TWO_FACTOR_ENROL_PATH);
+    throw new Forbidden();
   });
 
 }

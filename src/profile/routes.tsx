@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { hashPassword, verifyPassword } from '../auth/password.server.ts';
 import { requireUser } from '../auth/guards.server.ts';
 import { changePasswordSchema, profileSchema } from '../auth/schemas.ts';
+import { isTwoFactorEnabled } from '../auth/totp-store.server.ts';
 import { personalStats } from '../dashboard/queries.server.ts';
 import { listDocuments } from '../documents/documents.server.ts';
 import { NotFound } from '../platform/errors.ts';
@@ -28,7 +29,8 @@ async function loadProfile(request: FastifyRequest): Promise<ProfileData> {
   const documents = await listDocuments(request.db, user.id);
   const brokers = user.role === 'admin' ? await brokersOf(request.db, user.id) : null;
   const apiKeys = user.role === 'agent' ? await listApiKeys(request.db, user.id) : null;
-  return { user, adminName: admin?.display_name ?? null, stats: { ...stats, points }, verification, documents, brokers, apiKeys };
+  const twoFactorEnabled = await isTwoFactorEnabled(request.db, user.id);
+  return { user, adminName: admin?.display_name ?? null, stats: { ...stats, points }, verification, documents, brokers, apiKeys, twoFactorEnabled };
 }
 
 const profileValues = (d: ProfileData) => ({ username: d.user.username, display_name: d.user.display_name, email: d.user.email });

@@ -11,6 +11,7 @@ import type { AgentVerification } from '../verification/domain.ts';
 import { formatCommission, VerificationCard } from '../verification/views.tsx';
 import { type ApiKeyRow } from '../api/keys.server.ts';
 import { ApiKeysCard } from './api-keys.tsx';
+import { TwoFactorCard } from '../auth/two-factor-views.tsx';
 
 export interface ProfileData {
   user: User;
@@ -23,6 +24,7 @@ export interface ProfileData {
   documents: DocumentRow[];
   /** Agents only: their API keys. */
   apiKeys: ApiKeyRow[] | null;
+  twoFactorEnabled: boolean;
 }
 
 function Stats({ ctx, stats }: { ctx: ViewContext; stats: ProfileData['stats'] }) {
@@ -106,6 +108,7 @@ export function ProfilePage({ ctx, data, profileForm, passwordForm }: { ctx: Vie
             <PasswordForm ctx={ctx} form={passwordForm} />
           </div></div>
           {data.apiKeys && <ApiKeysCard ctx={ctx} keys={data.apiKeys} />}
+          <TwoFactorCard ctx={ctx} enabled={data.twoFactorEnabled} />
         </div>
       </div>
     </AppPage>

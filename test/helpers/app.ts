@@ -34,7 +34,7 @@ export async function startTestApp(kind: DbKind, opts: TestAppOptions = {}): Pro
   const dir = mkdtempSync(path.join(tmpdir(), 'propart-test-'));
   const { config } = loadConfig({
     NODE_ENV: 'test', SECRET_KEY: TEST_SECRET, DATA_DIR: path.join(dir, 'data'), LOG_DIR: path.join(dir, 'logs'),
-    LOG_TO_STDOUT: 'false', BCRYPT_COST: '4', LOG_LEVEL: 'info', ...opts.env,
+    LOG_TO_STDOUT: 'false', BCRYPT_COST: '4', LOG_LEVEL: 'info', ADMIN_2FA_REQUIRED: 'false', ...opts.env,
   });
   const log = createLogger(config.log);
   const database = await createTestDatabase(kind, opts.dbOverrides);
