@@ -94,19 +94,29 @@ async function pushLeads(db: Db, gw: HubSpotGateway, items: SyncItem[], opts: Pu
   }
   if (pairs.length) await associate(gw, 'deals', 'contacts', DEAL_TO_CONTACT, pairs);
 
-  // Store the ids at once: the next push of this lead (or its comments) uses them.
+  // Store the ids at once: the next push of this lead (or its comments) uses them. One statement for the
+  // batch (a statement per lead was half of a bulk sync's database time: bench/sync).
   const done: SyncItem[] = [];
+  const stored: { id: number; dealId: string; contactId: string | null; stageId: string | null; stageLabel: string | null }[] = [];
   for (const item of items) {
     const l = byId.get(item.entity_id);
     if (!l) { done.push(item); continue; } // deleted meanwhile: its delete item takes over
     const dealId = dealIds.get(String(l.id));
     if (!dealId) continue;
     const stage = opts.stages.find((s) => s.id === l.hubspot_stage_id && s.status === l.status) ?? opts.stages.find((s) => s.status === l.status);
-    await db.updateTable('leads').set({
-      hubspot_deal_id: dealId, hubspot_contact_id: contactIds.get(l.id) ?? l.hubspot_contact_id,
-      hubspot_stage_id: stage?.id ?? l.hubspot_stage_id, hubspot_stage_label: stage?.label ?? l.hubspot_stage_label, last_sync_at: sql`now()`,
-    }).where('id', '=', l.id).execute();
+    stored.push({
+      id: l.id, dealId, contactId: contactIds.get(l.id) ?? l.hubspot_contact_id,
+      stageId: stage?.id ?? l.hubspot_stage_id, stageLabel: stage?.label ?? l.hubspot_stage_label,
+    });
     done.push(item);
+  }
+  if (stored.length) {
+    await sql`
+      update leads set hubspot_deal_id = v.deal_id, hubspot_contact_id = v.contact_id, hubspot_stage_id = v.stage_id,
+                       hubspot_stage_label = v.stage_label, last_sync_at = now()
+      from unnest(${stored.map((v) => v.id)}::int[], ${stored.map((v) => v.dealId)}::text[], ${stored.map((v) => v.contactId)}::text[],
+                  ${stored.map((v) => v.stageId)}::text[], ${stored.map((v) => v.stageLabel)}::text[]) as v(id, deal_id, contact_id, stage_id, stage_label)
+      where leads.id = v.id`.execute(db);
   }
   return done;
 }
@@ -128,13 +138,20 @@ async function pushComments(db: Db, gw: HubSpotGateway, items: SyncItem[]): Prom
     .map((c) => ({ from: noteIds.get(String(c.id))!, to: c.hubspot_deal_id! }));
   if (pairs.length) await associate(gw, 'notes', 'deals', NOTE_TO_DEAL, pairs);
   const done: SyncItem[] = [];
+  const stored: { id: number; noteId: string }[] = [];
   for (const item of items) {
     const c = byId.get(item.entity_id);
     if (!c) { done.push(item); continue; }
     const noteId = noteIds.get(String(c.id));
     if (!noteId) continue;
-    if (c.hubspot_note_id !== noteId) await db.updateTable('comments').set({ hubspot_note_id: noteId }).where('id', '=', c.id).execute();
+    if (c.hubspot_note_id !== noteId) stored.push({ id: c.id, noteId });
     done.push(item);
+  }
+  if (stored.length) {
+    await sql`
+      update comments set hubspot_note_id = v.note_id
+      from unnest(${stored.map((v) => v.id)}::int[], ${stored.map((v) => v.noteId)}::text[]) as v(id, note_id)
+      where comments.id = v.id`.execute(db);
   }
   return { done, waiting };
 }
