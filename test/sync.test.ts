@@ -121,6 +121,20 @@ for (const kind of databaseKinds()) {
       assert.ok(!lines.some((l) => l.level === 'error' && /429/.test(JSON.stringify(l))), 'no 429 reaches the log as an error');
     });
 
+    test('a two-minute outage (on the fake\'s clock): nothing is lost, nothing duplicated, and it resumes by itself', async () => {
+      const ids: number[] = [];
+      for (let i = 70; i < 80; i++) ids.push(await create(lead(i)));
+      await h.hs.faults.outage({ durationMs: 120_000, mode: '503' });
+      await h.engine.drain();
+      const during = await h.t.app.db.selectFrom('sync_items').select(['status', 'attempts', 'last_error']).where('entity_type', '=', 'lead').where('entity_id', 'in', ids).execute();
+      assert.ok(during.every((r) => r.status === 'pending' && r.attempts >= 1 && r.last_error), 'waiting with the reason, not parked, not lost');
+      for (const id of ids) assert.equal(dealsFor(id).length, 0);
+      h.hs.state.clock.advance(121_000); // two minutes later
+      await h.t.app.db.updateTable('sync_items').set({ next_attempt_at: new Date() }).where('status', '=', 'pending').execute();
+      await h.engine.drain();
+      for (const id of ids) assert.equal(dealsFor(id).length, 1, `lead ${id}`);
+    });
+
     test('a lead HubSpot keeps refusing is parked after N attempts, shown to admins, and retried on request', async () => {
       const id = await create(lead(50));
       const rule = h.hs.faults.add({ action: 'status', status: 400, path: 'deals/batch/upsert' });
