@@ -55,6 +55,7 @@ const envSchema = z.object({
   SYNC_WORKER: z.enum(['in-process', 'off']).default('in-process'),
   DASHBOARD_CACHE_SECONDS: int(10, 0),
   METRICS_TOKEN: z.string().min(16).optional().or(z.literal('').transform(() => undefined)),
+  WORKER_METRICS_PORT: int(0, 0),
   STORAGE_DIR: z.string().optional(),
   UPLOAD_MAX_BYTES: int(10 * 1024 * 1024, 1024),
   S3_BUCKET: z.string().optional().or(z.literal('').transform(() => undefined)),
@@ -108,6 +109,8 @@ export interface Config {
   dashboardCacheSeconds: number;
   /** Bearer token for /metrics; without it only loopback callers may scrape. */
   metricsToken: string | null;
+  /** `npm run worker` serves /metrics on 127.0.0.1 at this port (0 = off). */
+  workerMetricsPort: number;
   /** Private uploads: a folder (default data/uploads) or an S3-compatible bucket. */
   storage: {
     dir: string;
@@ -212,6 +215,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): LoadedConfi
     redisUrl: env.REDIS_URL,
     dashboardCacheSeconds: env.DASHBOARD_CACHE_SECONDS,
     metricsToken: env.METRICS_TOKEN ?? null,
+    workerMetricsPort: env.WORKER_METRICS_PORT,
     storage: {
       dir: env.STORAGE_DIR ?? path.join(env.DATA_DIR, 'uploads'),
       maxBytes: env.UPLOAD_MAX_BYTES,

@@ -3,6 +3,7 @@
 import { Redis } from 'ioredis';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { startSyncEngine } from './hubspot/engine.ts';
+import { startMetricsServer } from './platform/metrics.ts';
 import { openRuntime } from './runtime.ts';
 
 const { config, log, database } = await openRuntime();
@@ -23,21 +24,17 @@ else {
     process.exit(1);
   }
 }
-// No offline queue (like the web server's client): while Redis is unreachable a command fails at once and
-// the HubSpot budget falls back to this process, instead of every request waiting for reconnect attempts.
-const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: false }) : null;
-redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis unavailable'));
-// Connected before the first HubSpot request, so a normal start does not begin on the fallback.
-if (redis) await new Promise<void>((resolve) => { const t = setTimeout(resolve, 3000); redis.once('ready', () => { clearTimeout(t); resolve(); }); });
-const engine = startSyncEngine({ db: database.db, config, log: logger, redis });
-logger.info({ baseUrl: config.hubspot.baseUrl, limiter: redis ? 'redis' : 'memory' }, 'HubSpot sync worker started');
-
+// Signals are handled from here on, so a SIGTERM during start-up also stops cleanly.
 let stopping = false;
+let engine: ReturnType<typeof startSyncEngine> | null = null;
+let redis: Redis | null = null;
+let metricsServer: import('node:http').Server | null = null;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'worker stopping after the current batch');
-  await engine.stop();
+  await engine?.stop();
+  metricsServer?.close();
   redis?.disconnect();
   await database.close();
   await log.close();
@@ -45,3 +42,19 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+
+// No offline queue (like the web server's client): while Redis is unreachable a command fails at once and
+// the HubSpot budget falls back to this process, instead of every request waiting for reconnect attempts.
+redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: false }) : null;
+redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis unavailable'));
+// Connected before the first HubSpot request, so a normal start does not begin on the fallback.
+const client = redis;
+if (client) await new Promise<void>((resolve) => { const t = setTimeout(resolve, 3000); client.once('ready', () => { clearTimeout(t); resolve(); }); });
+if (!stopping) {
+  engine = startSyncEngine({ db: database.db, config, log: logger, redis });
+  logger.info({ baseUrl: config.hubspot.baseUrl, limiter: redis ? 'redis' : 'memory' }, 'HubSpot sync worker started');
+  if (config.workerMetricsPort) {
+    metricsServer = await startMetricsServer(config.workerMetricsPort);
+    logger.info({ port: config.workerMetricsPort }, 'worker metrics on http://127.0.0.1:<port>/metrics');
+  }
+}

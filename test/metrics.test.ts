@@ -29,6 +29,21 @@ describe('/metrics', () => {
     assert.match(res.body, /propart_hubspot_retries_total/);
   });
 
+  test('the separate worker can serve its HubSpot counters on a loopback port', async () => {
+    const { startMetricsServer, hubspotRetries } = await import('../src/platform/metrics.ts');
+    hubspotRetries.inc();
+    const server = await startMetricsServer(0);
+    try {
+      const { port } = server.address() as import('node:net').AddressInfo;
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /propart_hubspot_retries_total [1-9]/);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
+    } finally {
+      server.close();
+    }
+  });
+
   test('only loopback callers without a token; with METRICS_TOKEN only its bearer', async () => {
     const remote = await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '203.0.113.5' });
     assert.equal(remote.statusCode, 403);

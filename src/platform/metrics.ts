@@ -33,6 +33,26 @@ function allowed(request: FastifyRequest, token: string | null): boolean {
   return isLoopback(request.ip);
 }
 
+/**
+ * For the separate worker process (no web server of its own): HubSpot calls, 429s, retries and the
+ * process metrics on a loopback-only port.
+ */
+export async function startMetricsServer(port: number, host = '127.0.0.1'): Promise<import('node:http').Server> {
+  const http = await import('node:http');
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics' || req.method !== 'GET') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return server;
+}
+
 export function registerMetrics(app: FastifyInstance, token: string | null): void {
   const pool = new client.Gauge({
     name: 'propart_db_pool_connections', help: 'Database pool connections by state', labelNames: ['state'] as const, registers: [],
