@@ -28,7 +28,8 @@
 //
 // Environment:
 //   BENCH_DATABASE_URL   a PostgreSQL server to use (a fresh database is created in it and dropped after);
-//                        unset: a throwaway server is started with scripts/test-postgres.sh and stopped;
+//                        unset: a throwaway server is started with scripts/test-postgres.sh and stopped
+//                        (one already running on that port, e.g. another run's, is used and left running);
 //                        if that cannot start (no PostgreSQL binaries), PGlite in memory (slower, says so)
 //   BENCH_PG_PORT        port of that throwaway server (55475);  BENCH_PGLITE=1 uses PGlite directly
 //   BENCH_LEADS / BENCH_COMMENTS / BENCH_AGENTS   the data set (10000 / 10000 / 50)
@@ -116,6 +117,16 @@ interface BenchDb { handle: DatabaseHandle; label: string; url?: string }
 function startThrowawayPostgres(): string | null {
   const script = path.join(ROOT, 'scripts/test-postgres.sh');
   const pgEnv = { ...env, PG_PORT: String(PG_PORT) };
+  let running = false;
+  try {
+    execFileSync(script, ['status'], { env: pgEnv, stdio: 'ignore' });
+    running = true;
+  } catch { /* not running: start it */ }
+  if (running) {
+    // Someone else's (another run on the same port): use it, leave it running.
+    step(`a throwaway PostgreSQL is already running on port ${PG_PORT}: using it (our database only is dropped at the end)`);
+    return execFileSync(script, ['url'], { env: pgEnv, encoding: 'utf8' }).trim();
+  }
   step(`starting a throwaway PostgreSQL on port ${PG_PORT}`);
   let url: string;
   try {
