@@ -43,6 +43,7 @@ import { migrateToLatest } from '../src/db/migrate.ts';
 import type { CurrentUser } from '../src/views/context.ts';
 import { profileDashboard } from './lib/profile.ts';
 import { ADMIN_USERNAME, agentUsername, seedLeads } from './lib/seed.ts';
+import { createBenchDatabase } from './lib/database.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -103,33 +104,8 @@ async function startPostgres(): Promise<string> {
   return url;
 }
 
-async function createDatabase(serverUrl: string): Promise<string> {
-  const name = `propart_bench_${Date.now()}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  if (KEEP) step(`keeping database ${name}`);
-  else {
-    cleanups.push({
-      name: `database ${name}`,
-      fn: async () => {
-        const c = new pg.Client({ connectionString: serverUrl });
-        await c.connect();
-        try {
-          await c.query(`drop database if exists ${name} with (force)`);
-        } finally {
-          await c.end();
-        }
-      },
-    });
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+function createDatabase(serverUrl: string): Promise<string> {
+  return createBenchDatabase(serverUrl, 'propart_bench', { keep: KEEP, step, cleanups });
 }
 
 // ---- child servers ----

@@ -53,6 +53,7 @@ import {
   freePort, makeCertificate, missingPrograms, type NginxHandle, ROOT, stackDir, startAppInstance, startNginx, startRedis,
 } from './lib/load-stack.ts';
 import { ADMIN_USERNAME, agentUsername, seedLeads } from './lib/seed.ts';
+import { createBenchDatabase } from './lib/database.ts';
 
 const env = process.env;
 const num = (name: string, def: number, min = 1) => {
@@ -113,33 +114,8 @@ function startPostgres(): string {
   return url;
 }
 
-async function createDatabase(serverUrl: string): Promise<string> {
-  const name = `propart_load_${Date.now()}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  if (KEEP) step(`keeping database ${name}`);
-  else {
-    cleanups.push({
-      name: `database ${name}`,
-      fn: async () => {
-        const c = new pg.Client({ connectionString: serverUrl });
-        await c.connect();
-        try {
-          await c.query(`drop database if exists ${name} with (force)`);
-        } finally {
-          await c.end();
-        }
-      },
-    });
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+function createDatabase(serverUrl: string): Promise<string> {
+  return createBenchDatabase(serverUrl, 'propart_load', { keep: KEEP, step, cleanups });
 }
 
 // ---- the bare Fastify baseline (bench/lib/bare-server.ts, forked; it reports its port over IPC) ----

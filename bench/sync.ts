@@ -60,6 +60,7 @@ import { createLogger, LOG_FILE } from '../src/platform/logging.ts';
 import { type FakeHubSpot, startFakeHubSpot } from '../test/fake-hubspot/server.ts';
 import { type AssociationMode, runBaseline } from './lib/sync-baseline.ts';
 import { seedSync } from './lib/sync-seed.ts';
+import { createBenchDatabase } from './lib/database.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -142,33 +143,8 @@ function startThrowawayPostgres(): string | null {
   return url;
 }
 
-async function createDatabase(serverUrl: string): Promise<string> {
-  const name = `propart_bench_sync_${Date.now()}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  if (KEEP) step(`keeping database ${name}`);
-  else {
-    cleanups.push({
-      name: `database ${name}`,
-      fn: async () => {
-        const c = new pg.Client({ connectionString: serverUrl });
-        await c.connect();
-        try {
-          await c.query(`drop database if exists ${name} with (force)`);
-        } finally {
-          await c.end();
-        }
-      },
-    });
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+function createDatabase(serverUrl: string): Promise<string> {
+  return createBenchDatabase(serverUrl, 'propart_bench_sync', { keep: KEEP, step, cleanups });
 }
 
 async function openBenchDatabase(config: (url: string | undefined) => Config): Promise<BenchDb> {
