@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { seedUser } from '../helpers/app.ts';
-import { type BrowserApp, expectText, launchBrowser, newContext, type PageProblems, startBrowserApp, watchForProblems } from '../helpers/browser.ts';
+import { type BrowserApp, expectText, launchBrowser, newContext, type PageProblems, startBrowserApp, watchForProblems, signIn } from '../helpers/browser.ts';
 
 const SCREENSHOT = process.env.PROPART_ADMIN_USERS_SCREENSHOT ?? '/tmp/propart-admin-users.png';
 
@@ -37,11 +37,7 @@ describe('browser: deactivating an agent who is signed in elsewhere', () => {
     const page = await context.newPage();
     const session = { context, page, watched };
     sessions.push(session);
-    await page.goto('/login');
-    await page.locator('#f-username').fill(user.username);
-    await page.locator('#f-password').fill(user.password);
-    await page.getByTestId('login-form').locator('button[type="submit"]').click();
-    await page.waitForURL('**/dashboard');
+    await signIn(page, user.username, user.password);
     return session;
   }
 

@@ -4,10 +4,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { seedUser } from '../helpers/app.ts';
-import {
-  type BrowserApp, DESKTOP, expectHtmlLang, expectText, launchBrowser, newContext, PHONE, type PageProblems,
-  startBrowserApp, watchForProblems,
-} from '../helpers/browser.ts';
+import { type BrowserApp, DESKTOP, expectHtmlLang, expectText, launchBrowser, newContext, PHONE, type PageProblems, startBrowserApp, watchForProblems, signIn } from '../helpers/browser.ts';
 
 const ADMIN_NAME = 'Олена Адмінова';
 const SCREENSHOT = process.env.PROPART_SCREENSHOT ?? '/tmp/propart-dashboard.png';
@@ -39,11 +36,7 @@ describe('browser: auth', () => {
   });
 
   async function logIn(page: Page, username: string, password: string): Promise<void> {
-    await page.goto('/login');
-    await page.locator('#f-username').fill(username);
-    await page.locator('#f-password').fill(password);
-    await page.getByTestId('login-form').locator('button[type="submit"]').click();
-    await page.waitForURL('**/dashboard');
+    await signIn(page, username, password);
   }
 
   test('register, log in, switch to English (remembered), log out — desktop', async () => {

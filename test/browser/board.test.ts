@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { seedUser } from '../helpers/app.ts';
-import { type BrowserApp, DESKTOP, launchBrowser, newContext, PHONE, type PageProblems, startBrowserApp, watchForProblems } from '../helpers/browser.ts';
+import { type BrowserApp, DESKTOP, launchBrowser, newContext, PHONE, type PageProblems, startBrowserApp, watchForProblems, signIn } from '../helpers/browser.ts';
 import { DEFAULT_STAGES } from '../../src/leads/stages.ts';
 
 const AGENT = { username: 'board_agent', password: 'board-agent-password-1', display_name: 'Борд Агент' };
@@ -42,11 +42,7 @@ describe('browser: the pipeline board', () => {
     const watched = await watchForProblems(context);
     const page = await context.newPage();
     sessions.push({ context, page, watched });
-    await page.goto('/login');
-    await page.locator('#f-username').fill(AGENT.username);
-    await page.locator('#f-password').fill(AGENT.password);
-    await page.getByTestId('login-form').locator('button[type="submit"]').click();
-    await page.waitForURL('**/dashboard');
+    await signIn(page, AGENT.username, AGENT.password);
     return { context, page, watched };
   }
 

@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core';
 import { seedUser } from '../helpers/app.ts';
-import {
-  type BrowserApp, DESKTOP, expectText, launchBrowser, newContext, PHONE, type PageProblems, startBrowserApp, watchForProblems,
-} from '../helpers/browser.ts';
+import { type BrowserApp, DESKTOP, expectText, launchBrowser, newContext, PHONE, type PageProblems, startBrowserApp, watchForProblems, signIn } from '../helpers/browser.ts';
 
 const LEAD_SCREENSHOT = process.env.PROPART_LEAD_SCREENSHOT ?? '/tmp/propart-lead.png';
 const DASHBOARD_SCREENSHOT = process.env.PROPART_DASHBOARD_LEADS_SCREENSHOT ?? '/tmp/propart-dashboard-leads.png';
@@ -54,11 +52,7 @@ describe('browser: a lead from creation to reassignment', () => {
     const page = await context.newPage();
     const session = { context, page, watched };
     sessions.push(session);
-    await page.goto('/login');
-    await page.locator('#f-username').fill(user.username);
-    await page.locator('#f-password').fill(user.password);
-    await page.getByTestId('login-form').locator('button[type="submit"]').click();
-    await page.waitForURL('**/dashboard');
+    await signIn(page, user.username, user.password);
     return session;
   }
 

@@ -8,9 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { seedUser } from '../helpers/app.ts';
-import {
-  type BrowserApp, DESKTOP, expectText, launchBrowser, newContext, PHONE, type PageProblems, startBrowserApp, watchForProblems,
-} from '../helpers/browser.ts';
+import { type BrowserApp, DESKTOP, expectText, launchBrowser, newContext, PHONE, type PageProblems, startBrowserApp, watchForProblems, signIn } from '../helpers/browser.ts';
 
 const ADMIN = { username: 'catalogue_admin', password: 'admin-password-1', display_name: 'Олена Адмінова', role: 'admin' as const };
 const AGENT = { username: 'catalogue_agent', password: 'agent-password-1', display_name: 'Андрій Агент' };
@@ -45,11 +43,7 @@ describe('browser: the property catalogue', () => {
     const page = await context.newPage();
     const session = { context, page, watched };
     sessions.push(session);
-    await page.goto('/login');
-    await page.locator('#f-username').fill(user.username);
-    await page.locator('#f-password').fill(user.password);
-    await page.getByTestId('login-form').locator('button[type="submit"]').click();
-    await page.waitForURL('**/dashboard');
+    await signIn(page, user.username, user.password);
     return session;
   }
 

@@ -118,3 +118,12 @@ export async function expectText(locator: Locator, text: string | RegExp, timeou
 export async function expectHtmlLang(page: Page, lang: string, timeout = DEFAULT_TIMEOUT_MS): Promise<void> {
   await page.locator(`html[lang="${lang}"]`).waitFor({ state: 'attached', timeout });
 }
+
+/** Signs in through the real login form and waits for the dashboard. */
+export async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await page.locator('#f-username').fill(username);
+  await page.locator('#f-password').fill(password);
+  await page.getByTestId('login-form').locator('button[type="submit"]').click();
+  await page.waitForURL('**/dashboard');
+}
