@@ -180,6 +180,9 @@ for (const kind of databaseKinds()) {
       assert.equal(row.status, 'closed');
       assert.equal(row.hubspot_stage_label, 'Сделка закрыта');
       assert.equal(row.agent_id, other, 'owner matched by email');
+      const history = await h.t.app.db.selectFrom('audit_log').selectAll().where('entity_type', '=', 'lead').where('entity_id', '=', String(id)).where('action', '=', 'lead.hubspot_update').execute();
+      assert.equal(history.length, 1, 'the change made in HubSpot is in the audit log');
+      assert.match(JSON.stringify(history[0]), /3204738267/);
       const pointsAfter = (await h.t.app.db.selectFrom('points_events').select('points').where('user_id', '=', agentId).execute()).reduce((a, r) => a + r.points, 0);
       assert.equal(pointsAfter, pointsBefore + 1000, 'closing in HubSpot pays the deal points once');
       const comments = await h.t.app.db.selectFrom('comments').selectAll().where('lead_id', '=', id).execute();

@@ -4,6 +4,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
+import { recordAudit } from '../audit/audit.server.ts';
 import { setStatus } from '../leads/leads.server.ts';
 import type { Stage } from '../leads/stages.ts';
 import type { HubSpotGateway } from './gateway.ts';
@@ -14,6 +15,7 @@ import { associationsPage, batchResponse, ownersPage, searchPage } from './schem
 type HsObject = z.output<typeof searchPage>['results'][number];
 
 const CURSOR_KEY = 'deals_cursor';
+const SYNC_ACTOR = { id: null, name: 'HubSpot sync', ip: null };
 const OWNERS_KEY = 'owners_refreshed_at';
 
 async function getState(db: Db, key: string): Promise<string | null> {
@@ -118,12 +120,16 @@ export async function pullOnce(db: Db, gw: HubSpotGateway, opts: { stages: Stage
       let current = lead;
       // A stage set in HubSpot moves the local status, with the same points rules as a local close/reopen.
       if (update && update.status !== lead.status) current = await setStatus(trx, lead, update.status);
-      await trx.updateTable('leads').set({
-        hubspot_deal_id: deal.id,
-        ...(update ? { hubspot_stage_id: update.hubspot_stage_id, hubspot_stage_label: update.hubspot_stage_label } : {}),
+      const changes = {
+        ...(update ? { status: update.status, hubspot_stage_id: update.hubspot_stage_id, hubspot_stage_label: update.hubspot_stage_label } : {}),
         ...(owner?.user_id && owner.user_id !== current.agent_id ? { agent_id: owner.user_id } : {}),
-        last_sync_at: sql`now()`,
-      }).where('id', '=', lead.id).execute();
+      };
+      await trx.updateTable('leads').set({ hubspot_deal_id: deal.id, ...changes, last_sync_at: sql`now()` }).where('id', '=', lead.id).execute();
+      // Changes made in HubSpot are part of the lead's history too (who: the sync, from the deal).
+      const before = Object.fromEntries(Object.keys(changes).map((k) => [k, (lead as Record<string, unknown>)[k] ?? null]));
+      if (Object.entries(changes).some(([k, v]) => before[k] !== v)) {
+        await recordAudit(trx, SYNC_ACTOR, { action: 'lead.hubspot_update', entityType: 'lead', entityId: lead.id, before, after: changes });
+      }
     });
   }
 
