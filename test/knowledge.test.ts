@@ -63,6 +63,18 @@ for (const kind of databaseKinds()) {
       assert.match(index.body, new RegExp(`<a href="/knowledge/${articleId}">Розстрочка від забудовника</a>`));
     });
 
+    test('writing and deleting articles are admin actions in the audit log', async () => {
+      const created = await t.app.db.selectFrom('audit_log').selectAll().where('action', '=', 'article.create').where('entity_id', '=', String(articleId)).execute();
+      assert.equal(created.length, 1);
+      await admin.get('/knowledge/new');
+      const res = await admin.post('/knowledge', { title: 'Тимчасова', category_id: '', new_category: 'Тимчасове', body: 'текст' });
+      const id = Number(/\/knowledge\/(\d+)$/.exec(String(res.headers.location))![1]);
+      await admin.get(`/knowledge/${id}`);
+      assert.equal((await admin.post(`/knowledge/${id}/delete`)).statusCode, 303);
+      const deleted = await t.app.db.selectFrom('audit_log').selectAll().where('action', '=', 'article.delete').where('entity_id', '=', String(id)).execute();
+      assert.equal(deleted.length, 1);
+    });
+
     test('XSS: raw HTML is shown as text and dangerous links never become links', async () => {
       await admin.get('/knowledge/new');
       const cat = await t.app.db.selectFrom('knowledge_categories').select('id').executeTakeFirstOrThrow();

@@ -322,6 +322,9 @@ for (const kind of databaseKinds()) {
       assert.equal((await t.app.db.selectFrom('property_units').select('id').where('property_id', '=', createdId).execute()).length, 0);
       for (const p of photos) for (const key of [p.storage_key, p.thumb_key]) await eventually(() => !existsSync(path.join(storageDir, key)), key);
       assert.equal((await anna.get(`/properties/${createdId}`)).statusCode, 404);
+      // Creating, editing and deleting a project are admin actions in the audit log.
+      const actions = (await t.app.db.selectFrom('audit_log').select('action').where('entity_type', '=', 'property').where('entity_id', '=', String(createdId)).execute()).map((r) => r.action);
+      for (const a of ['property.create', 'property.update', 'property.delete']) assert.ok(actions.includes(a), `${a} in ${actions.join(', ')}`);
     });
 
     test('agents cannot change anything: every catalogue and knowledge route answers 403/404 to them, login/401 to strangers', async () => {

@@ -1,4 +1,5 @@
 // Knowledge base: everyone signed in reads and searches; admins write articles (Markdown) and categories.
+import { recordAudit } from '../audit/audit.server.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireAdmin, requireUser } from '../auth/guards.server.ts';
 import { NotFound, ValidationFailed } from '../platform/errors.ts';
@@ -51,6 +52,7 @@ export async function knowledgeRoutes(app: FastifyInstance): Promise<void> {
     try {
       const article = mode === 'new' ? await knowledge.createArticle(request.db, admin, parsed.data) : await knowledge.updateArticle(request.db, admin, id!, parsed.data);
       request.log.info({ event: mode === 'new' ? 'article_created' : 'article_updated', articleId: article.id }, 'knowledge article saved');
+      await recordAudit(request.db, request, { action: mode === 'new' ? 'article.create' : 'article.update', entityType: 'article', entityId: article.id, after: { title: parsed.data.title, category_id: parsed.data.category_id } });
       return reply.flash('success', mode === 'new' ? 'knowledge.created' : 'knowledge.saved').redirect(`/knowledge/${article.id}`, 303);
     } catch (err) {
       if (err instanceof ValidationFailed) return renderForm(request, reply, mode, { values, errors: err.fields }, { status: 400, id });
@@ -99,7 +101,9 @@ export async function knowledgeRoutes(app: FastifyInstance): Promise<void> {
   app.post<IdParams>('/knowledge/categories/:id/delete', async (request, reply) => {
     requireAdmin(request);
     try {
-      await knowledge.deleteCategory(request.db, idParam(request.params.id));
+      const categoryId = idParam(request.params.id);
+      await knowledge.deleteCategory(request.db, categoryId);
+      await recordAudit(request.db, request, { action: 'article_category.delete', entityType: 'article_category', entityId: categoryId });
     } catch (err) {
       if (!(err instanceof ValidationFailed)) throw err;
       return reply.flash('danger', 'knowledge.categoryNotEmpty').redirect('/knowledge/categories', 303);
@@ -127,7 +131,9 @@ export async function knowledgeRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<IdParams>('/knowledge/:id/delete', async (request, reply) => {
     requireAdmin(request);
-    await knowledge.deleteArticle(request.db, idParam(request.params.id));
+    const articleId = idParam(request.params.id);
+    await knowledge.deleteArticle(request.db, articleId);
+    await recordAudit(request.db, request, { action: 'article.delete', entityType: 'article', entityId: articleId });
     return reply.flash('success', 'knowledge.deleted').redirect('/knowledge', 303);
   });
 }

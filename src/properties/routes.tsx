@@ -1,5 +1,6 @@
 // Property catalogue pages. Everyone signed in browses and downloads; only admins create, edit and delete
 // (requireAdmin is the first line of every writer).
+import { recordAudit } from '../audit/audit.server.ts';
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireAdmin, requireUser } from '../auth/guards.server.ts';
 import { NotFound } from '../platform/errors.ts';
@@ -126,6 +127,7 @@ export async function propertyRoutes(app: FastifyInstance): Promise<void> {
     await properties.addPhotos(request.db, request.server.storage, admin, property.id, photos, written);
     await properties.addDocuments(request.db, request.server.storage, admin, property.id, docs, written);
     request.log.info({ event: mode === 'new' ? 'property_created' : 'property_updated', propertyId: property.id, photos: photos.length, documents: docs.length }, 'property saved');
+    await recordAudit(request.db, request, { action: mode === 'new' ? 'property.create' : 'property.update', entityType: 'property', entityId: property.id, after: { ...parsed.data, units: units.units.length, photos_added: photos.length, documents_added: docs.length } });
     return reply.flash('success', mode === 'new' ? 'property.created' : 'property.saved').redirect(`/properties/${property.id}`, 303);
   }
 
@@ -153,6 +155,7 @@ export async function propertyRoutes(app: FastifyInstance): Promise<void> {
     requireAdmin(request);
     const id = properties.idParam(request.params.id);
     const keys = await properties.deleteProperty(request.db, id);
+    await recordAudit(request.db, request, { action: 'property.delete', entityType: 'property', entityId: id });
     cleanUpAfterResponse(request, reply, keys);
     request.log.info({ event: 'property_deleted', propertyId: id }, 'property deleted');
     return reply.flash('success', 'property.deleted').redirect('/properties', 303);
@@ -163,7 +166,9 @@ export async function propertyRoutes(app: FastifyInstance): Promise<void> {
     app.post<PhotoParams>(`/properties/:id/photos/:photoId/${path}`, async (request, reply) => {
       requireAdmin(request);
       const id = properties.idParam(request.params.id);
-      await act(request, reply, id, properties.idParam(request.params.photoId));
+      const photoId = properties.idParam(request.params.photoId);
+      await act(request, reply, id, photoId);
+      await recordAudit(request.db, request, { action: `property.photo_${path}`, entityType: 'property', entityId: id, after: { photo_id: photoId } });
       return reply.redirect(`/properties/${id}/edit#photos`, 303);
     });
   photoAction('main', async (request, reply, id, photoId) => {
@@ -182,7 +187,9 @@ export async function propertyRoutes(app: FastifyInstance): Promise<void> {
   app.post<DocParams>('/properties/:id/documents/:documentId/delete', async (request, reply) => {
     requireAdmin(request);
     const id = properties.idParam(request.params.id);
-    cleanUpAfterResponse(request, reply, await properties.deleteDocument(request.db, id, properties.idParam(request.params.documentId)));
+    const documentId = properties.idParam(request.params.documentId);
+    cleanUpAfterResponse(request, reply, await properties.deleteDocument(request.db, id, documentId));
+    await recordAudit(request.db, request, { action: 'property.document_delete', entityType: 'property', entityId: id, after: { document_id: documentId } });
     return reply.flash('success', 'property.documents.deleted').redirect(`/properties/${id}/edit#documents`, 303);
   });
 
