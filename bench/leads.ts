@@ -43,6 +43,7 @@ import { migrateToLatest } from '../src/db/migrate.ts';
 import type { CurrentUser } from '../src/views/context.ts';
 import { profileDashboard } from './lib/profile.ts';
 import { ADMIN_USERNAME, agentUsername, seedLeads } from './lib/seed.ts';
+import { cleanupRegistry } from './lib/cleanup.ts';
 import { createBenchDatabase } from './lib/database.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,26 +72,7 @@ const say = (s = '') => process.stdout.write(`${s}\n`);
 const step = (s: string) => process.stderr.write(`bench:leads: ${s}\n`);
 
 // ---- cleanup: everything started is registered here and undone in reverse order, also on Ctrl-C ----
-const cleanups: { name: string; fn: () => Promise<void> | void }[] = [];
-let cleaning: Promise<void> | null = null;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c.fn();
-      } catch (err) {
-        step(`cleanup of ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    step(`${sig}: stopping`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+const { cleanups, cleanup } = cleanupRegistry(step);
 
 // ---- PostgreSQL ----
 async function startPostgres(): Promise<string> {

@@ -53,6 +53,7 @@ import {
   freePort, makeCertificate, missingPrograms, type NginxHandle, ROOT, stackDir, startAppInstance, startNginx, startRedis,
 } from './lib/load-stack.ts';
 import { ADMIN_USERNAME, agentUsername, seedLeads } from './lib/seed.ts';
+import { cleanupRegistry } from './lib/cleanup.ts';
 import { createBenchDatabase } from './lib/database.ts';
 
 const env = process.env;
@@ -81,26 +82,7 @@ const step = (s: string) => process.stderr.write(`bench:load: ${s}\n`);
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 // ---- cleanup: registered as things start, undone in reverse order, also on Ctrl-C ----
-const cleanups: { name: string; fn: () => Promise<void> | void }[] = [];
-let cleaning: Promise<void> | null = null;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c.fn();
-      } catch (err) {
-        step(`cleanup of ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    step(`${sig}: stopping`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+const { cleanups, cleanup } = cleanupRegistry(step);
 
 // ---- PostgreSQL ----
 function startPostgres(): string {

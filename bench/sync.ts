@@ -60,6 +60,7 @@ import { createLogger, LOG_FILE } from '../src/platform/logging.ts';
 import { type FakeHubSpot, startFakeHubSpot } from '../test/fake-hubspot/server.ts';
 import { type AssociationMode, runBaseline } from './lib/sync-baseline.ts';
 import { seedSync } from './lib/sync-seed.ts';
+import { cleanupRegistry } from './lib/cleanup.ts';
 import { createBenchDatabase } from './lib/database.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -91,26 +92,7 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFracti
 const sec = (ms: number) => fmt(ms / 1000, 1);
 
 // ---- cleanup: everything started is registered here and undone in reverse order, also on Ctrl-C ----
-const cleanups: { name: string; fn: () => Promise<void> | void }[] = [];
-let cleaning: Promise<void> | null = null;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c.fn();
-      } catch (err) {
-        step(`cleanup of ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    step(`${sig}: stopping`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+const { cleanups, cleanup } = cleanupRegistry(step);
 
 // ---- the database: BENCH_DATABASE_URL, else a throwaway server, else PGlite ----
 interface BenchDb { handle: DatabaseHandle; label: string; url?: string }
