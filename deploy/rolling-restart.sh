@@ -38,7 +38,7 @@ for port in "${ports[@]}"; do
 done
 
 if (( worker )); then
-  log "restarting propart-worker (it finishes its current batch first)"
+  log "restarting propart-worker (it finishes its current sync round first)"
   systemctl restart propart-worker
   systemctl is-active --quiet propart-worker || { log "propart-worker did not start"; journalctl -u propart-worker -n 30 --no-pager >&2; exit 1; }
 fi

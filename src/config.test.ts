@@ -68,6 +68,18 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ LOG_LEVEL: 'chatty', SECRET_KEY: 'z'.repeat(40), DATA_DIR: tmp() }), /LOG_LEVEL/);
   });
 
+  test('sync rounds: 1000 items, 4 calls in flight by default; out-of-range values are refused with the variable named', () => {
+    const key = { SECRET_KEY: 'r'.repeat(20) + '0123456789abcdef', DATA_DIR: tmp() };
+    const { hubspot } = loadConfig(key).config;
+    assert.deepEqual([hubspot.batchSize, hubspot.roundSize, hubspot.concurrency], [100, 1000, 4]);
+    const pinned = loadConfig({ ...key, SYNC_ROUND_SIZE: '100', SYNC_CONCURRENCY: '1' }).config.hubspot;
+    assert.deepEqual([pinned.roundSize, pinned.concurrency], [100, 1]);
+    const bad: [string, string][] = [['SYNC_ROUND_SIZE', '0'], ['SYNC_ROUND_SIZE', '10001'], ['SYNC_ROUND_SIZE', 'many'], ['SYNC_CONCURRENCY', '0'], ['SYNC_CONCURRENCY', '11'], ['SYNC_CONCURRENCY', '1.5']];
+    for (const [name, value] of bad) {
+      assert.throws(() => loadConfig({ ...key, [name]: value }), new RegExp(name), `${name}=${value}`);
+    }
+  });
+
   test('TRUST_PROXY takes addresses or a hop count', () => {
     const key = { SECRET_KEY: 'q'.repeat(20) + '0123456789abcdef', DATA_DIR: tmp() };
     assert.deepEqual(loadConfig({ ...key, TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' }).config.trustProxy, ['127.0.0.1', '10.0.0.0/8']);

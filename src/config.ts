@@ -49,6 +49,8 @@ const envSchema = z.object({
   HUBSPOT_TIMEOUT_MS: int(30_000, 100),
   HUBSPOT_MAX_ATTEMPTS: int(8, 1),
   HUBSPOT_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(100),
+  SYNC_ROUND_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(10).default(4),
   HUBSPOT_PIPELINE_ID: z.string().regex(/^[\w-]+$/).default('2341107958'),
   HUBSPOT_STAGE_MAP_FILE: z.string().optional().or(z.literal('').transform(() => undefined)),
   HUBSPOT_PULL_INTERVAL_SECONDS: int(60, 0),
@@ -129,7 +131,12 @@ export interface Config {
     backoffCapMs: number;
     timeoutMs: number;
     maxAttempts: number;
+    /** Objects per HubSpot batch call (≤ 100). */
     batchSize: number;
+    /** Outbox items one round claims and pushes, in batches of batchSize; its associations go out together. */
+    roundSize: number;
+    /** HubSpot calls of one round in flight at once (the limiter still paces them). */
+    concurrency: number;
     pipelineId: string;
     stageMapFile: string | null;
     pullIntervalSeconds: number;
@@ -236,6 +243,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): LoadedConfi
       timeoutMs: env.HUBSPOT_TIMEOUT_MS,
       maxAttempts: env.HUBSPOT_MAX_ATTEMPTS,
       batchSize: env.HUBSPOT_BATCH_SIZE,
+      roundSize: env.SYNC_ROUND_SIZE,
+      concurrency: env.SYNC_CONCURRENCY,
       pipelineId: env.HUBSPOT_PIPELINE_ID,
       stageMapFile: env.HUBSPOT_STAGE_MAP_FILE ?? null,
       pullIntervalSeconds: env.HUBSPOT_PULL_INTERVAL_SECONDS,

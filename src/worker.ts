@@ -1,5 +1,5 @@
 // `npm run worker`: the HubSpot sync engine as its own process (set SYNC_WORKER=off on the web
-// instances then). Stops gracefully on SIGTERM: the current batch finishes, nothing is lost.
+// instances then). Stops gracefully on SIGTERM: the current round finishes, nothing is lost.
 import { Redis } from 'ioredis';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { startSyncEngine } from './hubspot/engine.ts';
@@ -32,7 +32,7 @@ let metricsServer: import('node:http').Server | null = null;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal }, 'worker stopping after the current batch');
+  logger.info({ signal }, 'worker stopping after the current round');
   await engine?.stop();
   metricsServer?.close();
   redis?.disconnect();

@@ -44,9 +44,10 @@ describe('several instances on one PostgreSQL and one Redis', { skip: SKIP }, ()
   const workers: Instance[] = [];
   let startedAll = 0;
 
+  // Rounds of 25 (five batches of 5, default concurrency), so both budget workers get a share of the leads.
   const workerEnv = (token: string) => ({
     HUBSPOT_ACCESS_TOKEN: token, HUBSPOT_BASE_URL: fake!.url, HUBSPOT_RATE_LIMIT: String(BUDGET.limit), HUBSPOT_RATE_WINDOW_MS: String(BUDGET.windowMs),
-    HUBSPOT_BATCH_SIZE: '5', HUBSPOT_PULL_INTERVAL_SECONDS: '1', HUBSPOT_BACKOFF_BASE_MS: '100', HUBSPOT_BACKOFF_CAP_MS: '1000', HUBSPOT_TIMEOUT_MS: '5000',
+    HUBSPOT_BATCH_SIZE: '5', SYNC_ROUND_SIZE: '25', HUBSPOT_PULL_INTERVAL_SECONDS: '1', HUBSPOT_BACKOFF_BASE_MS: '100', HUBSPOT_BACKOFF_CAP_MS: '1000', HUBSPOT_TIMEOUT_MS: '5000',
   });
   const startWorker = (name: string, token: string) => {
     const w = spawnWorker(name, { ...opts, env: { ...opts.env, ...workerEnv(token) } });
@@ -189,7 +190,7 @@ describe('several instances on one PostgreSQL and one Redis', { skip: SKIP }, ()
     wa.proc.signal('SIGTERM');
     const exit = await wa.proc.waitExit(15_000);
     assert.deepEqual(exit, { code: 0, signal: null }, wa.describe());
-    assert.match(wa.proc.output(), /worker stopping after the current batch/);
+    assert.match(wa.proc.output(), /worker stopping after the current round/);
     const heldNow = await db!.selectFrom('sync_items').select(['id', 'status', 'claimed_by']).where('id', 'in', held.map((h) => h.id)).execute();
     assert.equal(heldNow.length, held.length);
     for (const r of heldNow) {

@@ -67,7 +67,12 @@ export function startSyncEngine(deps: { db: Db; config: Config; log: Logger; red
   const gateway = createGateway(hs, log, deps.redis ?? null);
   const stages = loadStages(hs.stageMapFile);
   const workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-  const pushOpts = { workerId, batchSize: hs.batchSize, leaseSeconds: 120, maxAttempts: hs.maxAttempts, pipelineId: hs.pipelineId, stages, log };
+  // A round claims SYNC_ROUND_SIZE items (1000: one association call's worth) and pushes them in HubSpot
+  // batches of HUBSPOT_BATCH_SIZE, SYNC_CONCURRENCY calls in flight (the limiter still paces them): bench/sync.
+  const pushOpts = {
+    workerId, batchSize: hs.batchSize, roundSize: hs.roundSize, concurrency: hs.concurrency, leaseSeconds: 120,
+    maxAttempts: hs.maxAttempts, pipelineId: hs.pipelineId, stages, log,
+  };
   let propertiesReady: Promise<void> | null = null;
   const ready = () => (propertiesReady ??= ensureCustomProperties(gateway).catch((err: unknown) => {
     propertiesReady = null;
@@ -105,7 +110,7 @@ export function startSyncEngine(deps: { db: Db; config: Config; log: Logger; red
         try {
           const r = await drain();
           if (r.claimed > 0) log.info({ event: 'hubspot_sync', ...r }, 'HubSpot sync round');
-          // Stopping (SIGTERM): the batch in flight is done; no pull and no pause before exiting.
+          // Stopping (SIGTERM): the round in flight is done; no pull and no pause before exiting.
           if (!stopped && hs.pullIntervalSeconds > 0 && Date.now() - lastPull >= hs.pullIntervalSeconds * 1000) {
             lastPull = Date.now();
             await pull();
@@ -121,7 +126,7 @@ export function startSyncEngine(deps: { db: Db; config: Config; log: Logger; red
 
   return {
     gateway, drain, pull,
-    // Graceful: the current batch finishes (its items stay claimed only until their lease ends otherwise).
+    // Graceful: the current round finishes (its items stay claimed only until their lease ends otherwise).
     stop: async () => {
       stopped = true;
       await current;

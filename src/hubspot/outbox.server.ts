@@ -40,13 +40,13 @@ export async function claimDue(db: DbLike, workerId: string, limit: number, leas
 
 /** Marks claimed items done at the version that was pushed; a newer change keeps the item pending. */
 export async function completeItems(db: DbLike, items: Pick<SyncItem, 'id' | 'version'>[]): Promise<void> {
-  for (const item of items) {
-    await db.updateTable('sync_items').set({
-      synced_version: item.version,
-      status: sql`case when version = ${item.version} then 'synced' else 'pending' end`,
-      attempts: 0, last_error: null, synced_at: sql`now()`, claimed_until: null, claimed_by: null, updated_at: sql`now()`,
-    }).where('id', '=', item.id).execute();
-  }
+  if (items.length === 0) return;
+  // One statement for the whole batch; each row compares with the version that was pushed.
+  await sql`update sync_items set synced_version = v.version,
+      status = case when sync_items.version = v.version then 'synced' else 'pending' end,
+      attempts = 0, last_error = null, synced_at = now(), claimed_until = null, claimed_by = null, updated_at = now()
+    from unnest(${items.map((i) => i.id)}::int[], ${items.map((i) => i.version)}::int[]) as v(id, version)
+    where sync_items.id = v.id`.execute(db);
 }
 
 /** Gives items back without counting an attempt (e.g. a comment whose deal does not exist yet). */
@@ -78,4 +78,17 @@ export async function retryItems(db: DbLike, ids: number[]): Promise<number> {
 
 export function syncStateFor(db: DbLike, entityType: 'lead' | 'comment', entityId: number) {
   return db.selectFrom('sync_items').selectAll().where('entity_type', '=', entityType).where('entity_id', '=', entityId).executeTakeFirst();
+}
+
+/** enqueueSync for many entities in one statement per 1000 (a CSV import's new leads), same coalescing. */
+export async function enqueueSyncMany(db: DbLike, entityType: 'lead' | 'comment', entityIds: number[]): Promise<void> {
+  for (let i = 0; i < entityIds.length; i += 1000) {
+    await db.insertInto('sync_items')
+      .values(entityIds.slice(i, i + 1000).map((id) => ({ entity_type: entityType, entity_id: id, op: 'upsert' as const, payload: null })))
+      .onConflict((oc) => oc.columns(['entity_type', 'entity_id']).doUpdateSet({
+        version: sql`sync_items.version + 1`, op: sql`excluded.op`, status: 'pending', attempts: 0,
+        next_attempt_at: sql`now()`, last_error: null, updated_at: sql`now()`,
+      }))
+      .execute();
+  }
 }

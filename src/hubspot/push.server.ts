@@ -1,7 +1,9 @@
-// Outbound: drains the outbox in batches of up to 100 — contacts upserted by email (or our lead id),
-// deals upserted by our unique lead-id property, deal→contact associations by ids, comments as notes
-// upserted by our comment id and associated to the deal (type 214). Every write is an idempotent
-// upsert, so a retry after "written but answered 500" or a killed worker cannot duplicate anything.
+// Outbound: drains the outbox in rounds of up to roundSize items, pushed in HubSpot batches of up to 100 —
+// contacts upserted by email (or our lead id), deals upserted by our unique lead-id property, deal→contact
+// associations by ids (up to 1000 per call, for the whole round), comments as notes upserted by our comment
+// id and associated to the deal (type 214). Every write is an idempotent upsert, so a retry after "written
+// but answered 500" or a killed worker cannot duplicate anything. A failed call fails only the items it
+// carried (a batch of up to 100, or the round's associations): the rest of the round goes on.
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
@@ -18,7 +20,12 @@ import { batchResponse } from './schemas.ts';
 
 export interface PushOptions {
   workerId: string;
+  /** Objects per HubSpot batch call (≤ 100). */
   batchSize: number;
+  /** Outbox items claimed per round; their associations go out together (≤ 1000 per call). Default: batchSize. */
+  roundSize?: number;
+  /** HubSpot calls of one round in flight at once (the limiter still paces them). Default 1. */
+  concurrency?: number;
   leaseSeconds: number;
   maxAttempts: number;
   pipelineId: string;
@@ -28,6 +35,32 @@ export interface PushOptions {
 
 
 const chunk = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+
+/**
+ * Runs fn over xs with at most `limit` at once. If one throws, no new one starts and the error is thrown
+ * once the others in flight have finished (never a call still running after the round has ended).
+ */
+async function mapLimit<T>(xs: T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < xs.length) {
+      const x = xs[next++]!;
+      try {
+        await fn(x);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(limit, xs.length)) }, worker));
+  const rejected = results.find((r) => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}
+
+/** Part of a round that failed: its items are retried later, the rest of the round goes on. */
+interface Failure { items: SyncItem[]; err: unknown }
 
 async function batchUpsert(gw: HubSpotGateway, type: string, idProperty: string, inputs: { id: string; properties: Record<string, string> }[]): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
@@ -56,8 +89,8 @@ async function archive(gw: HubSpotGateway, type: string, ids: string[]): Promise
 
 type LeadRow = Lead & { agent_email: string | null; agent_name: string | null; owner_id: string | null };
 
-async function pushLeads(db: Db, gw: HubSpotGateway, items: SyncItem[], opts: PushOptions): Promise<SyncItem[]> {
-  if (items.length === 0) return [];
+async function pushLeads(db: Db, gw: HubSpotGateway, items: SyncItem[], opts: PushOptions): Promise<{ done: SyncItem[]; failures: Failure[] }> {
+  if (items.length === 0) return { done: [], failures: [] };
   const rows = await db.selectFrom('leads')
     .leftJoin('users', 'users.id', 'leads.agent_id')
     .leftJoin('hubspot_owners', (j) => j.on(sql`lower(hubspot_owners.email)`, '=', sql`lower(users.email)`))
@@ -66,63 +99,96 @@ async function pushLeads(db: Db, gw: HubSpotGateway, items: SyncItem[], opts: Pu
     .where('leads.id', 'in', items.map((i) => i.entity_id))
     .execute() as LeadRow[];
   const byId = new Map(rows.map((r) => [r.id, r]));
+  const itemOf = new Map(items.map((i) => [i.entity_id, i]));
+  const conc = opts.concurrency ?? 1;
+  const failures: Failure[] = [];
+  const failed = new Set<number>();
+  const fail = (leads: LeadRow[], err: unknown) => {
+    const its = leads.map((l) => itemOf.get(l.id)!).filter((i) => !failed.has(i.entity_id));
+    for (const i of its) failed.add(i.entity_id);
+    if (its.length) failures.push({ items: its, err });
+  };
   const leads = items.map((i) => byId.get(i.entity_id)).filter((l): l is LeadRow => !!l);
 
-  // Contacts: one upsert call per key kind (email / our lead id).
+  // Contacts: unique over the round (so no two calls in flight upsert the same person), per key kind, in
+  // batches of batchSize; a failed batch fails the leads of its contacts only.
   const contactIds = new Map<number, string>();
+  const contactJobs: { idProperty: string; inputs: { id: string; properties: Record<string, string> }[]; leads: LeadRow[] }[] = [];
   for (const idProperty of ['email', LEAD_ID_PROPERTY] as const) {
     const group = leads.filter((l) => contactKey(l).idProperty === idProperty);
-    if (group.length === 0) continue;
     const unique = new Map(group.map((l) => [contactKey(l).id, { id: contactKey(l).id, properties: contactProperties(l) }]));
-    const ids = await batchUpsert(gw, 'contacts', idProperty, [...unique.values()]);
-    for (const l of group) {
-      const id = ids.get(contactKey(l).id);
-      if (id) contactIds.set(l.id, id);
+    for (const part of chunk([...unique.values()], opts.batchSize)) {
+      const keys = new Set(part.map((p) => p.id));
+      contactJobs.push({ idProperty, inputs: part, leads: group.filter((l) => keys.has(contactKey(l).id)) });
     }
   }
+  await mapLimit(contactJobs, conc, async (job) => {
+    try {
+      const ids = await batchUpsert(gw, 'contacts', job.idProperty, job.inputs);
+      for (const l of job.leads) {
+        const id = ids.get(contactKey(l).id);
+        if (id) contactIds.set(l.id, id);
+      }
+    } catch (err) {
+      fail(job.leads, err);
+    }
+  });
 
-  const dealIds = await batchUpsert(gw, 'deals', LEAD_ID_PROPERTY, leads.map((l) => ({
-    id: String(l.id),
-    properties: dealProperties(l, { pipelineId: opts.pipelineId, stages: opts.stages, ownerId: l.owner_id, agentName: l.agent_name ?? '' }),
-  })));
+  // Deals, in batches of batchSize.
+  const dealIds = new Map<string, string>();
+  await mapLimit(chunk(leads.filter((l) => !failed.has(l.id)), opts.batchSize), conc, async (part) => {
+    try {
+      const ids = await batchUpsert(gw, 'deals', LEAD_ID_PROPERTY, part.map((l) => ({
+        id: String(l.id),
+        properties: dealProperties(l, { pipelineId: opts.pipelineId, stages: opts.stages, ownerId: l.owner_id, agentName: l.agent_name ?? '' }),
+      })));
+      for (const [k, v] of ids) dealIds.set(k, v);
+    } catch (err) {
+      fail(part, err);
+    }
+  });
 
-  const pairs: { from: string; to: string }[] = [];
+  // Deal → contact associations of the whole round, up to 1000 per call.
+  const pairs: { from: string; to: string; lead: LeadRow }[] = [];
   for (const l of leads) {
+    if (failed.has(l.id)) continue;
     const dealId = dealIds.get(String(l.id));
     const contactId = contactIds.get(l.id);
-    if (dealId && contactId && (l.hubspot_deal_id !== dealId || l.hubspot_contact_id !== contactId)) pairs.push({ from: dealId, to: contactId });
+    if (dealId && contactId && (l.hubspot_deal_id !== dealId || l.hubspot_contact_id !== contactId)) pairs.push({ from: dealId, to: contactId, lead: l });
   }
-  if (pairs.length) await associate(gw, 'deals', 'contacts', DEAL_TO_CONTACT, pairs);
+  await mapLimit(chunk(pairs, 1000), conc, async (part) => {
+    try {
+      await associate(gw, 'deals', 'contacts', DEAL_TO_CONTACT, part);
+    } catch (err) {
+      fail(part.map((p) => p.lead), err); // their ids are not stored, so the retry associates again
+    }
+  });
 
-  // Store the ids at once: the next push of this lead (or its comments) uses them. One statement for the
-  // batch (a statement per lead was half of a bulk sync's database time: bench/sync).
+  // Store the ids at once (one statement): the next push of these leads (or their comments) uses them.
   const done: SyncItem[] = [];
-  const stored: { id: number; dealId: string; contactId: string | null; stageId: string | null; stageLabel: string | null }[] = [];
+  const stored: { id: number; deal: string; contact: string | null; stageId: string | null; stageLabel: string | null }[] = [];
   for (const item of items) {
+    if (failed.has(item.entity_id)) continue;
     const l = byId.get(item.entity_id);
     if (!l) { done.push(item); continue; } // deleted meanwhile: its delete item takes over
     const dealId = dealIds.get(String(l.id));
     if (!dealId) continue;
     const stage = opts.stages.find((s) => s.id === l.hubspot_stage_id && s.status === l.status) ?? opts.stages.find((s) => s.status === l.status);
-    stored.push({
-      id: l.id, dealId, contactId: contactIds.get(l.id) ?? l.hubspot_contact_id,
-      stageId: stage?.id ?? l.hubspot_stage_id, stageLabel: stage?.label ?? l.hubspot_stage_label,
-    });
+    stored.push({ id: l.id, deal: dealId, contact: contactIds.get(l.id) ?? l.hubspot_contact_id, stageId: stage?.id ?? l.hubspot_stage_id, stageLabel: stage?.label ?? l.hubspot_stage_label });
     done.push(item);
   }
   if (stored.length) {
-    await sql`
-      update leads set hubspot_deal_id = v.deal_id, hubspot_contact_id = v.contact_id, hubspot_stage_id = v.stage_id,
-                       hubspot_stage_label = v.stage_label, last_sync_at = now()
-      from unnest(${stored.map((v) => v.id)}::int[], ${stored.map((v) => v.dealId)}::text[], ${stored.map((v) => v.contactId)}::text[],
-                  ${stored.map((v) => v.stageId)}::text[], ${stored.map((v) => v.stageLabel)}::text[]) as v(id, deal_id, contact_id, stage_id, stage_label)
+    await sql`update leads set hubspot_deal_id = v.deal, hubspot_contact_id = v.contact, hubspot_stage_id = v.stage_id,
+        hubspot_stage_label = v.stage_label, last_sync_at = now()
+      from unnest(${stored.map((v) => v.id)}::int[], ${stored.map((v) => v.deal)}::text[], ${stored.map((v) => v.contact)}::text[],
+                  ${stored.map((v) => v.stageId)}::text[], ${stored.map((v) => v.stageLabel)}::text[]) as v(id, deal, contact, stage_id, stage_label)
       where leads.id = v.id`.execute(db);
   }
-  return done;
+  return { done, failures };
 }
 
-async function pushComments(db: Db, gw: HubSpotGateway, items: SyncItem[]): Promise<{ done: SyncItem[]; waiting: SyncItem[] }> {
-  if (items.length === 0) return { done: [], waiting: [] };
+async function pushComments(db: Db, gw: HubSpotGateway, items: SyncItem[], opts: PushOptions): Promise<{ done: SyncItem[]; waiting: SyncItem[]; failures: Failure[] }> {
+  if (items.length === 0) return { done: [], waiting: [], failures: [] };
   const rows = await db.selectFrom('comments')
     .innerJoin('leads', 'leads.id', 'comments.lead_id')
     .leftJoin('users', 'users.id', 'comments.author_id')
@@ -131,29 +197,51 @@ async function pushComments(db: Db, gw: HubSpotGateway, items: SyncItem[]): Prom
     .where('comments.id', 'in', items.map((i) => i.entity_id))
     .execute();
   const byId = new Map(rows.map((r) => [r.id, r]));
+  const itemOf = new Map(items.map((i) => [i.entity_id, i]));
+  const conc = opts.concurrency ?? 1;
+  const failures: Failure[] = [];
+  const failed = new Set<number>();
+  const fail = (ids: number[], err: unknown) => {
+    const its = ids.filter((id) => !failed.has(id)).map((id) => itemOf.get(id)!);
+    for (const i of its) failed.add(i.entity_id);
+    if (its.length) failures.push({ items: its, err });
+  };
   const ready = rows.filter((r) => r.hubspot_deal_id);
   const waiting = items.filter((i) => byId.get(i.entity_id) && !byId.get(i.entity_id)!.hubspot_deal_id);
-  const noteIds = ready.length ? await batchUpsert(gw, 'notes', COMMENT_ID_PROPERTY, ready.map((c) => ({ id: String(c.id), properties: noteProperties(c, c.author_name) }))) : new Map<string, string>();
-  const pairs = ready.filter((c) => noteIds.get(String(c.id)) && c.hubspot_note_id !== noteIds.get(String(c.id)))
-    .map((c) => ({ from: noteIds.get(String(c.id))!, to: c.hubspot_deal_id! }));
-  if (pairs.length) await associate(gw, 'notes', 'deals', NOTE_TO_DEAL, pairs);
+  const noteIds = new Map<string, string>();
+  await mapLimit(chunk(ready, opts.batchSize), conc, async (part) => {
+    try {
+      const ids = await batchUpsert(gw, 'notes', COMMENT_ID_PROPERTY, part.map((c) => ({ id: String(c.id), properties: noteProperties(c, c.author_name) })));
+      for (const [k, v] of ids) noteIds.set(k, v);
+    } catch (err) {
+      fail(part.map((c) => c.id), err);
+    }
+  });
+  const pairs = ready.filter((c) => !failed.has(c.id) && noteIds.get(String(c.id)) && c.hubspot_note_id !== noteIds.get(String(c.id)))
+    .map((c) => ({ from: noteIds.get(String(c.id))!, to: c.hubspot_deal_id!, comment: c.id }));
+  await mapLimit(chunk(pairs, 1000), conc, async (part) => {
+    try {
+      await associate(gw, 'notes', 'deals', NOTE_TO_DEAL, part);
+    } catch (err) {
+      fail(part.map((p) => p.comment), err);
+    }
+  });
   const done: SyncItem[] = [];
-  const stored: { id: number; noteId: string }[] = [];
+  const stored: { id: number; note: string }[] = [];
   for (const item of items) {
+    if (failed.has(item.entity_id)) continue;
     const c = byId.get(item.entity_id);
     if (!c) { done.push(item); continue; }
     const noteId = noteIds.get(String(c.id));
     if (!noteId) continue;
-    if (c.hubspot_note_id !== noteId) stored.push({ id: c.id, noteId });
+    if (c.hubspot_note_id !== noteId) stored.push({ id: c.id, note: noteId });
     done.push(item);
   }
   if (stored.length) {
-    await sql`
-      update comments set hubspot_note_id = v.note_id
-      from unnest(${stored.map((v) => v.id)}::int[], ${stored.map((v) => v.noteId)}::text[]) as v(id, note_id)
+    await sql`update comments set hubspot_note_id = v.note from unnest(${stored.map((v) => v.id)}::int[], ${stored.map((v) => v.note)}::text[]) as v(id, note)
       where comments.id = v.id`.execute(db);
   }
-  return { done, waiting };
+  return { done, waiting, failures };
 }
 
 /** HubSpot ids of our objects found by our unique property (for deletes that raced their first sync). */
@@ -180,7 +268,7 @@ export interface PushResult { claimed: number; synced: number; failed: number; d
 
 /** One round: claim a batch, push it, record the outcome per item. */
 export async function pushOnce(db: Db, gw: HubSpotGateway, opts: PushOptions): Promise<PushResult> {
-  const items = await claimDue(db, opts.workerId, opts.batchSize, opts.leaseSeconds);
+  const items = await claimDue(db, opts.workerId, opts.roundSize ?? opts.batchSize, opts.leaseSeconds);
   const result: PushResult = { claimed: items.length, synced: 0, failed: 0, deferred: 0 };
   if (items.length === 0) return result;
   const groups = {
@@ -188,28 +276,33 @@ export async function pushOnce(db: Db, gw: HubSpotGateway, opts: PushOptions): P
     comments: items.filter((i) => i.entity_type === 'comment' && i.op === 'upsert'),
     deletes: items.filter((i) => i.op === 'delete'),
   };
+  const recordFailure = async (name: string, group: SyncItem[], err: unknown) => {
+    const message = err instanceof HubSpotError ? err.message : `unexpected: ${(err as Error).message}`;
+    const attempt = Math.max(...group.map((i) => i.attempts)) + 1;
+    const delay = Math.ceil(backoffMs(attempt, { baseMs: 2000, capMs: 300_000 }) / 1000) + 1;
+    opts.log.warn({ event: 'hubspot_push_failed', group: name, items: group.length, correlationId: err instanceof HubSpotError ? err.classified.correlationId : undefined, err: { message } }, 'HubSpot sync batch failed; will retry');
+    await failItems(db, group.map((i) => i.id), message, delay, opts.maxAttempts);
+    result.failed += group.length;
+  };
   for (const [name, group] of Object.entries(groups)) {
     if (group.length === 0) continue;
     try {
       let done: SyncItem[];
       let waiting: SyncItem[] = [];
-      if (name === 'leads') done = await pushLeads(db, gw, group, opts);
-      else if (name === 'comments') ({ done, waiting } = await pushComments(db, gw, group));
+      let failures: Failure[] = [];
+      if (name === 'leads') ({ done, failures } = await pushLeads(db, gw, group, opts));
+      else if (name === 'comments') ({ done, waiting, failures } = await pushComments(db, gw, group, opts));
       else done = await pushDeletes(gw, group);
       await completeItems(db, done);
       await deferItems(db, waiting.map((i) => i.id), 2);
       result.synced += done.length;
       result.deferred += waiting.length;
-      const settled = new Set([...done, ...waiting].map((i) => i.id));
+      for (const f of failures) await recordFailure(name, f.items, f.err);
+      const settled = new Set([...done, ...waiting, ...failures.flatMap((f) => f.items)].map((i) => i.id));
       const unanswered = group.filter((i) => !settled.has(i.id));
       if (unanswered.length) await failItems(db, unanswered.map((i) => i.id), 'HubSpot did not return this object', 5, opts.maxAttempts);
     } catch (err) {
-      const message = err instanceof HubSpotError ? err.message : `unexpected: ${(err as Error).message}`;
-      const attempt = Math.max(...group.map((i) => i.attempts)) + 1;
-      const delay = Math.ceil(backoffMs(attempt, { baseMs: 2000, capMs: 300_000 }) / 1000) + 1;
-      opts.log.warn({ event: 'hubspot_push_failed', group: name, items: group.length, correlationId: err instanceof HubSpotError ? err.classified.correlationId : undefined, err: { message } }, 'HubSpot sync batch failed; will retry');
-      await failItems(db, group.map((i) => i.id), message, delay, opts.maxAttempts);
-      result.failed += group.length;
+      await recordFailure(name, group, err);
     }
   }
   return result;
