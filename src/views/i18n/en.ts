@@ -748,6 +748,14 @@ export const en: Record<MessageKey, string> = {
   'apiKeys.tooMany': "You can have at most {max} active keys.",
   'validation.apiKeyName': "Name: 1 to 100 characters",
   'validation.origins': "Enter websites as https://site.com (up to 10)",
+  // CSV import: file errors
+  'import.error.tooLarge': "The file is too large: at most {max}. Split it into several files.",
+  'import.error.notCsv': "This is not a CSV file. Save an Excel workbook (.xlsx) as CSV: File → Save As → “CSV UTF-8”.",
+  'import.error.encoding': "The file is not in UTF-8. Choose the Windows-1251 encoding or save the file as “CSV UTF-8”.",
+  'import.error.quotes': "Line {line}: an unclosed or stray quote. Check the file and upload it again.",
+  'import.error.empty': "The file is empty: it needs a row of column names and at least one lead.",
+  'import.error.tooManyRows': "Too many rows: at most {max} leads per file. Split it into several files.",
+  'import.error.columns': "Line {line}: too many columns ({found}, the header has {expected}). A cell may contain a comma or semicolon without quotes.",
   'common.cancel': 'Cancel',
   'common.close': 'Close',
 };

@@ -747,6 +747,14 @@ export const uk = {
   'apiKeys.tooMany': "Можна мати не більше {max} активних ключів.",
   'validation.apiKeyName': "Назва: від 1 до 100 символів",
   'validation.origins': "Вкажіть адреси сайтів як https://сайт.com (до 10)",
+  // CSV import: file errors
+  'import.error.tooLarge': "Файл завеликий: не більше {max}. Розділіть його на кілька файлів.",
+  'import.error.notCsv': "Це не CSV-файл. Таблицю Excel (.xlsx) збережіть як CSV: «Файл» → «Зберегти як» → «CSV UTF-8».",
+  'import.error.encoding': "Файл не в кодуванні UTF-8. Оберіть кодування Windows-1251 або збережіть файл як «CSV UTF-8».",
+  'import.error.quotes': "Рядок {line}: незакрита або зайва лапка. Перевірте файл і завантажте його знову.",
+  'import.error.empty': "Файл порожній: потрібен рядок із назвами колонок і хоча б один лід.",
+  'import.error.tooManyRows': "Забагато рядків: не більше {max} лідів в одному файлі. Розділіть його на кілька файлів.",
+  'import.error.columns': "Рядок {line}: забагато колонок ({found}, а в заголовку {expected}). Можливо, у клітинці є кома чи крапка з комою без лапок.",
   'common.cancel': 'Скасувати',
   'common.close': 'Закрити',
 } as const;
