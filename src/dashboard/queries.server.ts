@@ -3,6 +3,7 @@
 import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/schema.ts';
+import type { TtlCache } from '../platform/cache.ts';
 import { ACTIVE_STATUSES, COUNTRIES, SOURCES, STATUSES, values } from '../leads/domain.ts';
 import { leadScope } from '../leads/leads.server.ts';
 import type { CurrentUser } from '../views/context.ts';
@@ -115,6 +116,31 @@ export async function summary(db: DbLike, user: CurrentUser, f: LeadFilter): Pro
       bySource: [...source].map(([src, count]) => ({ source: src, count })).sort((a, b) => b.count - a.count),
     },
   };
+}
+
+/**
+ * The version of the leads a user's figures are computed from, kept by the database (migrations/0012):
+ * an agent's own, or for an admin the sum over all agents, which grows whenever any of them does.
+ */
+export async function summaryVersion(db: DbLike, user: CurrentUser): Promise<number> {
+  const row = user.role === 'admin'
+    ? await sql<{ v: number }>`select coalesce(sum(version), 0)::bigint as v from lead_versions`.execute(db)
+    : await sql<{ v: number }>`select version as v from lead_versions where agent_id = ${user.id}`.execute(db);
+  return Number(row.rows[0]?.v ?? 0);
+}
+
+/**
+ * summary() through a cache keyed by the version (read before the figures, so a change committed in
+ * between is never cached under the older version): a lead created, edited, moved or deleted changes the
+ * version and so the figures at once, on every instance. What the version does not see — an agent moved
+ * to another admin ("my brokers"), the 12-week window sliding — is bounded by the cache's expiry.
+ */
+export async function cachedSummary(db: DbLike, user: CurrentUser, f: LeadFilter, cache: TtlCache<Summary>): Promise<Summary> {
+  const version = await summaryVersion(db, user);
+  // Admins share figures, except for "my brokers", which depends on who asks.
+  const scope = user.role !== 'admin' ? `agent:${user.id}` : f.agent === 'mine' ? `admin:${user.id}` : 'admin';
+  const key = `${scope}|${version}|${JSON.stringify({ ...f, page: 0, sort: '', order: '' })}`;
+  return cache.get(key, () => summary(db, user, f));
 }
 
 const SORT_COLUMNS: Record<SortKey, string> = {

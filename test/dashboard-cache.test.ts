@@ -1,0 +1,110 @@
+// The dashboard's cards and charts are cached under the lead version the database keeps per agent
+// (migrations/0012): with a long cache expiry, every change to the leads still shows at once.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { KyselyPlugin } from 'kysely';
+import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { Client } from './helpers/client.ts';
+import { databaseKinds } from './helpers/database.ts';
+
+let groupedScans = 0;
+// Counts the summary's grouped scan (the statement the cache exists to avoid).
+const counter: KyselyPlugin = {
+  transformQuery: (args) => {
+    if (args.node.kind === 'SelectQueryNode' && args.node.groupBy && JSON.stringify(args.node).includes('filter (where is_transferred)')) groupedScans++;
+    return args.node;
+  },
+  transformResult: async (args) => args.result,
+};
+
+const total = (html: string) => Number(/data-testid="card-total">(\d+)</.exec(html)?.[1] ?? NaN);
+const closed = (html: string) => Number(/data-testid="card-closed">(\d+)</.exec(html)?.[1] ?? NaN);
+
+for (const kind of databaseKinds()) {
+  describe(`dashboard figures cache [${kind}]`, () => {
+    let t: TestApp;
+    let borisId: number;
+    let anna: Client; let boris: Client; let admin: Client;
+    before(async () => {
+      // An hour: anything seen below within the test was not an expiry.
+      t = await startTestApp(kind, { wrapDb: (db) => db.withPlugin(counter), env: { LOGIN_RATE_LIMIT_PER_MINUTE: '1000', DASHBOARD_CACHE_SECONDS: '3600' } });
+      const adminId = await seedUser(t, { username: 'chief', password: 'chief-password-1', role: 'admin' });
+      await seedUser(t, { username: 'anna', password: 'anna-password-1', admin_id: adminId });
+      borisId = await seedUser(t, { username: 'boris', password: 'boris-password-1' });
+      anna = new Client(t.app); boris = new Client(t.app); admin = new Client(t.app);
+      await anna.login('anna', 'anna-password-1');
+      await boris.login('boris', 'boris-password-1');
+      await admin.login('chief', 'chief-password-1');
+    });
+    after(() => t.close());
+
+    let phone = 1000;
+    const create = async (c: Client) => {
+      await c.get('/leads/new');
+      const res = await c.post('/leads', { deal_name: 'Клієнт Кешу', phone: `+38050123${phone++}`, budget: '200к–500к' });
+      assert.equal(res.statusCode, 303, res.body.slice(0, 300));
+      return Number(/\/leads\/(\d+)/.exec(String(res.headers.location))![1]);
+    };
+    const figures = async (c: Client, query = '') => {
+      const res = await c.get(`/dashboard${query}`);
+      assert.equal(res.statusCode, 200);
+      return res.body;
+    };
+
+    test('an unchanged dashboard is served from the cache: the grouped scan runs once', async () => {
+      await figures(anna);
+      groupedScans = 0;
+      await figures(anna);
+      await figures(anna, '?page=2&sort=deal_name');
+      assert.equal(groupedScans, 0, 'paging and sorting reuse the figures');
+      await figures(anna, `?source=${encodeURIComponent('сайт')}`);
+      assert.equal(groupedScans, 1, 'another filter has its own figures');
+    });
+
+    test("a lead created shows at once in the agent's and the admins' figures", async () => {
+      const annaBefore = total(await figures(anna));
+      const adminBefore = total(await figures(admin));
+      const mineBefore = total(await figures(admin, '?agent=mine'));
+      await create(anna);
+      assert.equal(total(await figures(anna)), annaBefore + 1);
+      assert.equal(total(await figures(admin)), adminBefore + 1);
+      assert.equal(total(await figures(admin, '?agent=mine')), mineBefore + 1, 'anna is one of chief\'s brokers');
+    });
+
+    test("another agent's change does not touch an agent's cached figures, and is seen by admins", async () => {
+      await figures(anna);
+      const adminBefore = total(await figures(admin));
+      groupedScans = 0;
+      await create(boris);
+      await figures(anna);
+      assert.equal(groupedScans, 0, "boris's lead leaves anna's figures cached");
+      assert.equal(total(await figures(admin)), adminBefore + 1);
+    });
+
+    test('closing, reassigning and deleting show at once for everyone concerned', async () => {
+      const id = await create(anna);
+      const closedBefore = closed(await figures(anna));
+      const res = await anna.post(`/leads/${id}/close`);
+      assert.equal(res.statusCode, 303);
+      assert.equal(closed(await figures(anna)), closedBefore + 1);
+
+      const annaBefore = total(await figures(anna));
+      const borisBefore = total(await figures(boris));
+      assert.equal((await admin.post(`/leads/${id}/reassign`, { agent_id: String(borisId) })).statusCode, 303);
+      assert.equal(total(await figures(anna)), annaBefore - 1, 'the old agent loses it');
+      assert.equal(total(await figures(boris)), borisBefore + 1, 'the new agent gets it');
+
+      const adminBefore = total(await figures(admin));
+      assert.equal((await admin.post(`/leads/${id}/delete`)).statusCode, 303);
+      assert.equal(total(await figures(boris)), borisBefore);
+      assert.equal(total(await figures(admin)), adminBefore - 1);
+    });
+
+    test('a change written outside the app (e.g. the HubSpot pull) is seen at once too', async () => {
+      const id = await create(anna);
+      await figures(anna);
+      await t.app.db.updateTable('leads').set({ hubspot_stage_label: 'Переговори з кешем' }).where('id', '=', id).execute();
+      assert.match(await figures(anna), /Переговори з кешем/);
+    });
+  });
+}
