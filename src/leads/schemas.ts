@@ -13,9 +13,20 @@ export function normalisePhone(input: string): string | null {
   return parsed?.isValid() ? parsed.number : null;
 }
 
+// Formatting parses the number against the metadata each time (a noticeable share of rendering a lead
+// list); the same few thousand numbers are shown over and over, so the results are remembered.
+const formatted = new Map<string, string>();
+const FORMATTED_MAX = 10_000;
+
 export function formatPhone(e164: string | null | undefined): string {
   if (!e164) return '';
-  return parsePhoneNumberFromString(e164)?.formatInternational() ?? e164;
+  let shown = formatted.get(e164);
+  if (shown === undefined) {
+    shown = parsePhoneNumberFromString(e164)?.formatInternational() ?? e164;
+    if (formatted.size >= FORMATTED_MAX) formatted.clear();
+    formatted.set(e164, shown);
+  }
+  return shown;
 }
 
 const blankToNull = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? null : typeof v === 'string' ? v.trim() : v);
