@@ -17,6 +17,7 @@ import { dashboardRoutes } from './dashboard/routes.tsx';
 import { boardRoutes } from './board/routes.tsx';
 import { documentRoutes } from './documents/routes.tsx';
 import { leadRoutes } from './leads/routes.tsx';
+import { importRoutes } from './import/routes.tsx';
 import type { DatabaseHandle } from './db/database.ts';
 import type { HubSpotGateway } from './hubspot/gateway.ts';
 import { createStorage, type FileStorage } from './storage/storage.server.ts';
@@ -121,6 +122,7 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   await app.register(dashboardRoutes);
   await app.register(boardRoutes);
   await app.register(leadRoutes);
+  await app.register(importRoutes);
   await app.register(commentRoutes);
   await app.register(syncAdminRoutes);
   await app.register(documentRoutes);

@@ -70,6 +70,8 @@ export interface LeadsTable {
   closed_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** The CSV import that created the lead (migration 0011), else null. */
+  import_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface CommentsTable {
@@ -277,7 +279,43 @@ export interface ApiKeysTable {
   revoked_at: NullableTimestamp;
 }
 
+// CSV imports of leads (migration 0011, src/import). jsonb columns are written as JSON strings.
+export type ImportStatus = 'draft' | 'queued' | 'running' | 'done' | 'failed';
+type Json<T> = ColumnType<T, string, string>;
+export interface ImportFailure { line: number; cells: string[]; reasons: { field: string; key: string }[] }
+export interface LeadImportsTable {
+  id: Generated<number>;
+  /** Who uploaded it. */
+  user_id: number;
+  /** Responsible agent for rows without an agent column (for an agent: always themself). */
+  agent_id: number;
+  filename: string;
+  encoding: string;
+  delimiter: string;
+  headers: Json<string[]>;
+  /** The parsed cells, every row headers.length long; emptied once the import is done. */
+  rows: Json<string[][]>;
+  /** 1-based line in the file of rows[i]. */
+  lines: Json<number[]>;
+  /** Per column: the lead field it fills, or '' (not imported). */
+  mapping: Json<string[]>;
+  status: ColumnType<ImportStatus, ImportStatus | undefined, ImportStatus>;
+  total: Generated<number>;
+  processed: Generated<number>;
+  imported: Generated<number>;
+  failed: Generated<number>;
+  failures: ColumnType<ImportFailure[], string | undefined, string>;
+  /** A message key saying why the whole import failed. */
+  error: string | null;
+  created_at: Timestamp;
+  queued_at: NullableTimestamp;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  heartbeat_at: NullableTimestamp;
+}
+
 export interface Database {
+  lead_imports: LeadImportsTable;
   sync_items: SyncItemsTable;
   hubspot_owners: HubspotOwnersTable;
   hubspot_unassigned: HubspotUnassignedTable;
@@ -301,6 +339,7 @@ export interface Database {
 }
 
 export type Lead = Selectable<LeadsTable>;
+export type LeadImport = Selectable<LeadImportsTable>;
 export type ApiKey = Selectable<ApiKeysTable>;
 export type Comment = Selectable<CommentsTable>;
 export type SyncItem = Selectable<SyncItemsTable>;

@@ -92,3 +92,16 @@ export async function enqueueSyncMany(db: DbLike, entityType: 'lead' | 'comment'
       .execute();
   }
 }
+
+/** enqueueSync for many entities in one statement per 1000 (a CSV import's new leads), same coalescing. */
+export async function enqueueSyncMany(db: DbLike, entityType: 'lead' | 'comment', entityIds: number[]): Promise<void> {
+  for (let i = 0; i < entityIds.length; i += 1000) {
+    await db.insertInto('sync_items')
+      .values(entityIds.slice(i, i + 1000).map((id) => ({ entity_type: entityType, entity_id: id, op: 'upsert' as const, payload: null })))
+      .onConflict((oc) => oc.columns(['entity_type', 'entity_id']).doUpdateSet({
+        version: sql`sync_items.version + 1`, op: sql`excluded.op`, status: 'pending', attempts: 0,
+        next_attempt_at: sql`now()`, last_error: null, updated_at: sql`now()`,
+      }))
+      .execute();
+  }
+}

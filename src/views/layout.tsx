@@ -65,6 +65,7 @@ const NAV: NavItem[] = [
   { href: '/dashboard', icon: 'speedometer2', label: 'nav.dashboard' },
   { href: '/board', icon: 'kanban', label: 'nav.board' },
   { href: '/leads/new', icon: 'plus-circle', label: 'nav.addLead', primary: true },
+  { href: '/leads/import', icon: 'upload', label: 'import.nav' },
   { href: '/properties', icon: 'buildings', label: 'nav.properties' },
   { href: '/leaderboard', icon: 'bar-chart', label: 'nav.leaderboard' },
   { href: '/knowledge', icon: 'book', label: 'nav.knowledge' },
