@@ -11,6 +11,7 @@ import { claimImport, runImport } from '../src/import/run.server.ts';
 import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
+import { startSyncHarness, type SyncHarness } from './helpers/sync.ts';
 import { postMultipart } from './helpers/multipart.ts';
 import { cp1251, leadsCsv } from './helpers/csv-files.ts';
 
@@ -419,6 +420,35 @@ for (const kind of databaseKinds()) {
       assert.equal(synced.n, 9_999);
       t.log.logger.info({ kind, uploadAndPreviewMs: beforeRun - started, importMs: ran }, '10k import timing');
       process.stdout.write(`# 10,000-row import on ${kind}: upload+preview ${beforeRun - started} ms, import ${ran} ms\n`);
+    });
+  });
+
+  describe(`CSV import → HubSpot in batches [${kind}]`, () => {
+    let h: SyncHarness;
+    before(async () => { h = await startSyncHarness(kind); });
+    after(() => h.close());
+
+    test('250 imported leads reach HubSpot through a few batch calls of at most 100, each once', async () => {
+      await seedUser(h.t, { username: 'batch_agent', password: 'batch-agent-pass', email: 'batch@propart.example' });
+      const c = new Client(h.t.app);
+      await c.login('batch_agent', 'batch-agent-pass');
+      await c.get('/leads/import');
+      const up = await postMultipart(c, '/leads/import', {}, [{ field: 'file', name: 'batch.csv', data: Buffer.from(leadsCsv(250, { start: 8_000_000 })) }]);
+      const id = importIdOf(up);
+      await c.get(`/leads/import/${id}`);
+      await c.post(`/leads/import/${id}/start`);
+      for (let i = 0; i < 200 && !(await c.get(`/leads/import/${id}/progress`, { accept: 'application/json' })).json().finished; i++) await new Promise((r) => setTimeout(r, 50));
+      const r = await h.engine.drain();
+      assert.equal(r.synced, 250);
+      const dealCalls = h.hs.state.requests.filter((q) => q.method === 'POST' && q.path === '/crm/v3/objects/deals/batch/upsert');
+      const sizes = dealCalls.map((q) => (q.body as { inputs: unknown[] }).inputs.length);
+      assert.ok(dealCalls.length >= 3 && dealCalls.length <= 4, `deal batches: ${sizes.join(',')}`);
+      assert.ok(sizes.every((n) => n <= 100), `deal batches: ${sizes.join(',')}`);
+      assert.equal(sizes.reduce((a, b) => a + b, 0), 250, 'each lead pushed once');
+      const leads = await h.t.app.db.selectFrom('leads').select(['hubspot_deal_id']).where('import_id', '=', id).execute();
+      assert.equal(leads.filter((l) => l.hubspot_deal_id).length, 250);
+      assert.equal(new Set(leads.map((l) => l.hubspot_deal_id)).size, 250);
+      assert.equal((await h.engine.drain()).claimed, 0, 'nothing left to send');
     });
   });
 }
