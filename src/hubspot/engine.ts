@@ -69,8 +69,11 @@ export function startSyncEngine(deps: { db: Db; config: Config; log: Logger; red
   const workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   // A round claims SYNC_ROUND_SIZE items (1000: one association call's worth) and pushes them in HubSpot
   // batches of HUBSPOT_BATCH_SIZE, SYNC_CONCURRENCY calls in flight (the limiter still paces them): bench/sync.
+  // Its lease (120 s, at least four request timeouts) is renewed every quarter while it runs; a call starts
+  // only while a request timeout and 5 s of it are confirmed (docs/decisions/016).
   const pushOpts = {
-    workerId, batchSize: hs.batchSize, roundSize: hs.roundSize, concurrency: hs.concurrency, leaseSeconds: 120,
+    workerId, batchSize: hs.batchSize, roundSize: hs.roundSize, concurrency: hs.concurrency,
+    leaseSeconds: Math.max(120, 4 * Math.ceil(hs.timeoutMs / 1000)), leaseMarginMs: hs.timeoutMs + 5000,
     maxAttempts: hs.maxAttempts, pipelineId: hs.pipelineId, stages, log,
   };
   let propertiesReady: Promise<void> | null = null;

@@ -44,6 +44,14 @@ class HttpFailure extends Error {
   }
 }
 
+export interface RequestOptions<S extends z.ZodType = typeof anyJson> {
+  search?: boolean;
+  okStatuses?: number[];
+  schema?: S;
+  /** Once aborted, no further attempt is sent (a sync round whose lease could not be renewed). */
+  signal?: AbortSignal;
+}
+
 export interface CallStats { calls: number; rateLimited: number; retries: number; waitsAtLimit: number }
 
 export class HubSpotGateway {
@@ -61,14 +69,20 @@ export class HubSpotGateway {
    * One logical request with retries. Only call it for requests that are safe to repeat (reads,
    * upserts by a unique property, association writes, archives): a 5xx may have been applied.
    */
-  async request<S extends z.ZodType = typeof anyJson>(method: string, path: string, body?: unknown, opts: { search?: boolean; okStatuses?: number[]; schema?: S } = {}): Promise<z.output<S>> {
+  async request<S extends z.ZodType = typeof anyJson>(method: string, path: string, body?: unknown, opts: RequestOptions<S> = {}): Promise<z.output<S>> {
     const { log, maxAttempts } = this.opts;
     for (let attempt = 1; ; attempt++) {
+      opts.signal?.throwIfAborted();
       const limiter = opts.search ? this.opts.searchLimiter : this.opts.limiter;
       const slot = await limiter.take();
       const searchSlot = opts.search ? await this.opts.limiter.take() : null;
       // The request's place in the window counts from its answer (see Slot).
       const answered = () => { slot.done(); searchSlot?.done(); };
+      // Checked again after the wait for a slot, which can be long: nothing is sent once aborted.
+      if (opts.signal?.aborted) {
+        answered();
+        throw opts.signal.reason;
+      }
       const waited = slot.waitedMs;
       if (waited > 50) {
         this.stats.waitsAtLimit++;

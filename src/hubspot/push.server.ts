@@ -3,18 +3,19 @@
 // associations by ids (up to 1000 per call, for the whole round), comments as notes upserted by our comment
 // id and associated to the deal (type 214). Every write is an idempotent upsert, so a retry after "written
 // but answered 500" or a killed worker cannot duplicate anything. A failed call fails only the items it
-// carried (a batch of up to 100, or the round's associations): the rest of the round goes on.
+// carried (a batch of up to 100, or the round's associations): the rest of the round goes on. The round's
+// lease is renewed while it runs (holdClaims), so a slow round is never claimed by a second worker.
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { Lead, SyncItem } from '../db/schema.ts';
 import type { Stage } from '../leads/stages.ts';
-import type { HubSpotGateway } from './gateway.ts';
-import { HubSpotError } from './gateway.ts';
+import { HubSpotError, type HubSpotGateway, type RequestOptions } from './gateway.ts';
 import {
   COMMENT_ID_PROPERTY, contactKey, contactProperties, DEAL_TO_CONTACT, dealProperties, LEAD_ID_PROPERTY, NOTE_TO_DEAL, noteProperties,
 } from './mapping.ts';
-import { claimDue, completeItems, deferItems, failItems } from './outbox.server.ts';
+import { claimDue, completeItems, deferItems, failItems, holdClaims, LeaseLost } from './outbox.server.ts';
 import { backoffMs } from './retry.ts';
 import { batchResponse } from './schemas.ts';
 
@@ -26,13 +27,22 @@ export interface PushOptions {
   roundSize?: number;
   /** HubSpot calls of one round in flight at once (the limiter still paces them). Default 1. */
   concurrency?: number;
+  /** A claim holds its items this long; renewed every quarter of it while the round runs. */
   leaseSeconds: number;
+  /** A round sends a HubSpot call only while at least this much of its lease is confirmed (≥ a request's timeout). Default 0. */
+  leaseMarginMs?: number;
   maxAttempts: number;
   pipelineId: string;
   stages: Stage[];
   log: Logger;
 }
 
+/** The gateway as one round uses it: every call carries the round's lease signal. */
+type RoundGateway = Pick<HubSpotGateway, 'request'>;
+
+function forRound(gw: HubSpotGateway, signal: AbortSignal): RoundGateway {
+  return { request: <S extends z.ZodType>(method: string, path: string, body?: unknown, opts: RequestOptions<S> = {}) => gw.request(method, path, body, { ...opts, signal }) };
+}
 
 const chunk = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
@@ -62,7 +72,7 @@ async function mapLimit<T>(xs: T[], limit: number, fn: (x: T) => Promise<void>):
 /** Part of a round that failed: its items are retried later, the rest of the round goes on. */
 interface Failure { items: SyncItem[]; err: unknown }
 
-async function batchUpsert(gw: HubSpotGateway, type: string, idProperty: string, inputs: { id: string; properties: Record<string, string> }[]): Promise<Map<string, string>> {
+async function batchUpsert(gw: RoundGateway, type: string, idProperty: string, inputs: { id: string; properties: Record<string, string> }[]): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   for (const part of chunk(inputs, 100)) {
     const res = await gw.request('POST', `/crm/v3/objects/${type}/batch/upsert`, { inputs: part.map((i) => ({ ...i, idProperty })) }, { okStatuses: [207], schema: batchResponse });
@@ -75,7 +85,7 @@ async function batchUpsert(gw: HubSpotGateway, type: string, idProperty: string,
   return ids;
 }
 
-async function associate(gw: HubSpotGateway, from: string, to: string, typeId: number, pairs: { from: string; to: string }[]): Promise<void> {
+async function associate(gw: RoundGateway, from: string, to: string, typeId: number, pairs: { from: string; to: string }[]): Promise<void> {
   for (const part of chunk(pairs, 1000)) {
     await gw.request('POST', `/crm/v4/associations/${from}/${to}/batch/create`, {
       inputs: part.map((p) => ({ from: { id: p.from }, to: { id: p.to }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId }] })),
@@ -83,13 +93,13 @@ async function associate(gw: HubSpotGateway, from: string, to: string, typeId: n
   }
 }
 
-async function archive(gw: HubSpotGateway, type: string, ids: string[]): Promise<void> {
+async function archive(gw: RoundGateway, type: string, ids: string[]): Promise<void> {
   for (const part of chunk(ids, 100)) await gw.request('POST', `/crm/v3/objects/${type}/batch/archive`, { inputs: part.map((id) => ({ id })) });
 }
 
 type LeadRow = Lead & { agent_email: string | null; agent_name: string | null; owner_id: string | null };
 
-async function pushLeads(db: Db, gw: HubSpotGateway, items: SyncItem[], opts: PushOptions): Promise<{ done: SyncItem[]; failures: Failure[] }> {
+async function pushLeads(db: Db, gw: RoundGateway, items: SyncItem[], opts: PushOptions): Promise<{ done: SyncItem[]; failures: Failure[] }> {
   if (items.length === 0) return { done: [], failures: [] };
   const rows = await db.selectFrom('leads')
     .leftJoin('users', 'users.id', 'leads.agent_id')
@@ -187,7 +197,7 @@ async function pushLeads(db: Db, gw: HubSpotGateway, items: SyncItem[], opts: Pu
   return { done, failures };
 }
 
-async function pushComments(db: Db, gw: HubSpotGateway, items: SyncItem[], opts: PushOptions): Promise<{ done: SyncItem[]; waiting: SyncItem[]; failures: Failure[] }> {
+async function pushComments(db: Db, gw: RoundGateway, items: SyncItem[], opts: PushOptions): Promise<{ done: SyncItem[]; waiting: SyncItem[]; failures: Failure[] }> {
   if (items.length === 0) return { done: [], waiting: [], failures: [] };
   const rows = await db.selectFrom('comments')
     .innerJoin('leads', 'leads.id', 'comments.lead_id')
@@ -245,7 +255,7 @@ async function pushComments(db: Db, gw: HubSpotGateway, items: SyncItem[], opts:
 }
 
 /** HubSpot ids of our objects found by our unique property (for deletes that raced their first sync). */
-async function findByOwnId(gw: HubSpotGateway, type: string, idProperty: string, ownIds: string[]): Promise<string[]> {
+async function findByOwnId(gw: RoundGateway, type: string, idProperty: string, ownIds: string[]): Promise<string[]> {
   const found: string[] = [];
   for (const part of chunk(ownIds, 100)) {
     const res = await gw.request('POST', `/crm/v3/objects/${type}/batch/read`, { inputs: part.map((id) => ({ id })), idProperty, properties: [idProperty] }, { okStatuses: [207], schema: batchResponse });
@@ -254,7 +264,7 @@ async function findByOwnId(gw: HubSpotGateway, type: string, idProperty: string,
   return found;
 }
 
-async function pushDeletes(gw: HubSpotGateway, items: SyncItem[]): Promise<SyncItem[]> {
+async function pushDeletes(gw: RoundGateway, items: SyncItem[]): Promise<SyncItem[]> {
   const known = (type: 'lead' | 'comment', key: string) => items.filter((i) => i.entity_type === type).map((i) => i.payload?.[key]).filter((v): v is string => typeof v === 'string');
   const unknown = (type: 'lead' | 'comment', key: string) => items.filter((i) => i.entity_type === type && typeof i.payload?.[key] !== 'string').map((i) => String(i.entity_id));
   const deals = [...known('lead', 'dealId'), ...await findByOwnId(gw, 'deals', LEAD_ID_PROPERTY, unknown('lead', 'dealId'))];
@@ -266,23 +276,42 @@ async function pushDeletes(gw: HubSpotGateway, items: SyncItem[]): Promise<SyncI
 
 export interface PushResult { claimed: number; synced: number; failed: number; deferred: number }
 
-/** One round: claim a batch, push it, record the outcome per item. */
+/** One round: claim up to roundSize items, push them, record the outcome per item. */
 export async function pushOnce(db: Db, gw: HubSpotGateway, opts: PushOptions): Promise<PushResult> {
+  const claimedAt = Date.now();
   const items = await claimDue(db, opts.workerId, opts.roundSize ?? opts.batchSize, opts.leaseSeconds);
   const result: PushResult = { claimed: items.length, synced: 0, failed: 0, deferred: 0 };
   if (items.length === 0) return result;
+  const hold = holdClaims(db, opts.workerId, items.map((i) => i.id), { leaseSeconds: opts.leaseSeconds, marginMs: opts.leaseMarginMs ?? 0, claimedAt });
+  try {
+    await pushRound(db, forRound(gw, hold.signal), items, opts, result);
+  } finally {
+    hold.release();
+  }
+  return result;
+}
+
+async function pushRound(db: Db, gw: RoundGateway, items: SyncItem[], opts: PushOptions, result: PushResult): Promise<void> {
+  const { workerId } = opts;
   const groups = {
     leads: items.filter((i) => i.entity_type === 'lead' && i.op === 'upsert'),
     comments: items.filter((i) => i.entity_type === 'comment' && i.op === 'upsert'),
     deletes: items.filter((i) => i.op === 'delete'),
   };
+  let leaseLost = false;
   const recordFailure = async (name: string, group: SyncItem[], err: unknown) => {
+    result.failed += group.length;
+    if (err instanceof LeaseLost) {
+      // Not an attempt, and no write: the items stay claimed until their lease ends, then come back.
+      if (!leaseLost) opts.log.warn({ event: 'hubspot_lease_lost', items: items.length, err: { message: err.message } }, 'HubSpot sync round stopped: its lease could not be renewed; its items come back when it ends');
+      leaseLost = true;
+      return;
+    }
     const message = err instanceof HubSpotError ? err.message : `unexpected: ${(err as Error).message}`;
     const attempt = Math.max(...group.map((i) => i.attempts)) + 1;
     const delay = Math.ceil(backoffMs(attempt, { baseMs: 2000, capMs: 300_000 }) / 1000) + 1;
     opts.log.warn({ event: 'hubspot_push_failed', group: name, items: group.length, correlationId: err instanceof HubSpotError ? err.classified.correlationId : undefined, err: { message } }, 'HubSpot sync batch failed; will retry');
-    await failItems(db, group.map((i) => i.id), message, delay, opts.maxAttempts);
-    result.failed += group.length;
+    await failItems(db, workerId, group.map((i) => i.id), message, delay, opts.maxAttempts);
   };
   for (const [name, group] of Object.entries(groups)) {
     if (group.length === 0) continue;
@@ -293,17 +322,16 @@ export async function pushOnce(db: Db, gw: HubSpotGateway, opts: PushOptions): P
       if (name === 'leads') ({ done, failures } = await pushLeads(db, gw, group, opts));
       else if (name === 'comments') ({ done, waiting, failures } = await pushComments(db, gw, group, opts));
       else done = await pushDeletes(gw, group);
-      await completeItems(db, done);
-      await deferItems(db, waiting.map((i) => i.id), 2);
+      await completeItems(db, workerId, done);
+      await deferItems(db, workerId, waiting.map((i) => i.id), 2);
       result.synced += done.length;
       result.deferred += waiting.length;
       for (const f of failures) await recordFailure(name, f.items, f.err);
       const settled = new Set([...done, ...waiting, ...failures.flatMap((f) => f.items)].map((i) => i.id));
       const unanswered = group.filter((i) => !settled.has(i.id));
-      if (unanswered.length) await failItems(db, unanswered.map((i) => i.id), 'HubSpot did not return this object', 5, opts.maxAttempts);
+      if (unanswered.length) await failItems(db, workerId, unanswered.map((i) => i.id), 'HubSpot did not return this object', 5, opts.maxAttempts);
     } catch (err) {
       await recordFailure(name, group, err);
     }
   }
-  return result;
 }
