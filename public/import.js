@@ -11,6 +11,27 @@ document.addEventListener('DOMContentLoaded', () => {
     }
   }
 
+  // Upload: a file over the limit is refused before it is sent (the server refuses it too).
+  const file = document.querySelector('input[type="file"][data-max-bytes]');
+  file?.form?.addEventListener('submit', (e) => {
+    const chosen = file.files?.[0];
+    if (!chosen || chosen.size <= Number(file.dataset.maxBytes)) return;
+    e.preventDefault();
+    let message = document.getElementById('f-file-error');
+    if (!message) {
+      message = document.createElement('div');
+      message.id = 'f-file-error';
+      message.className = 'invalid-feedback';
+      message.dataset.fieldError = 'file';
+      file.parentElement.appendChild(message);
+    }
+    message.textContent = file.dataset.tooLarge;
+    file.classList.add('is-invalid');
+    file.setAttribute('aria-invalid', 'true');
+    file.setAttribute('aria-describedby', 'f-file-help f-file-error');
+    file.focus();
+  });
+
   // Progress: ask the server where the import is; reload the page (summary or error) when it has finished.
   const box = document.querySelector('[data-import-progress]');
   if (!box) return;

@@ -34,6 +34,8 @@ export async function importRoutes(app: FastifyInstance): Promise<void> {
   const runner = createImportRunner({ db: app.db, kind: app.database.kind, log: app.log });
   app.addHook('onReady', async () => {
     await runner.recover().catch((err: unknown) => app.log.warn({ err }, 'could not check for interrupted lead imports'));
+    // On a server, imports queued just before a restart (e.g. a rolling one) are picked up here.
+    if (app.database.kind === 'postgres') runner.kick();
   });
   // Shutdown waits for the import in progress (its transaction commits or rolls back whole).
   app.addHook('onClose', async () => runner.stop());

@@ -39,7 +39,8 @@ export function ImportUploadPage({ ctx, form, data }: { ctx: ViewContext; form: 
           <CsrfField ctx={ctx} />
           <div class="mb-3">
             <label for="f-file" class="form-label">{ctx.t('import.file')} *</label>
-            <input id="f-file" name="file" type="file" accept=".csv,text/csv,text/plain" required
+            <input id="f-file" name="file" type="file" accept=".csv,text/csv,text/plain" required data-max-bytes={String(IMPORT_MAX_BYTES)}
+              data-too-large={ctx.t('import.error.tooLarge', { max: `${IMPORT_MAX_BYTES / (1024 * 1024)} MB` })}
               class={`form-control${fileError ? ' is-invalid' : ''}`} aria-invalid={fileError ? 'true' : undefined}
               aria-describedby={`f-file-help${fileError ? ' f-file-error' : ''}`} />
             <div id="f-file-help" class="form-text">{ctx.t('import.fileHelp', { mb: IMPORT_MAX_BYTES / (1024 * 1024), rows: IMPORT_MAX_ROWS.toLocaleString('uk-UA') })}</div>
@@ -85,6 +86,7 @@ export function ImportUploadPage({ ctx, form, data }: { ctx: ViewContext; form: 
           </tbody>
         </table></div>
       )}
+      <script src="/static/import.js" defer></script>
     </AppPage>
   );
 }

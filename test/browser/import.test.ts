@@ -122,4 +122,17 @@ describe('browser: CSV import', () => {
     await page.getByTestId('import-done').waitFor();
     assert.deepEqual(watched.problems, []);
   });
+
+  test('a file over 10 MB is refused next to the file field before it is sent', async () => {
+    const { page, watched } = await logIn();
+    await page.goto('/leads/import');
+    let posted = false;
+    page.on('request', (r) => { if (r.method() === 'POST') posted = true; });
+    await page.locator('#f-file').setInputFiles({ name: 'huge.csv', mimeType: 'text/csv', buffer: Buffer.alloc(11 * 1024 * 1024, 'a,b\n') });
+    await page.getByTestId('import-upload').click();
+    await expectText(page.locator('[data-field-error="file"]'), 'Файл завеликий');
+    assert.equal(posted, false);
+    assert.equal(page.url(), `${server.baseURL}/leads/import`);
+    assert.deepEqual(watched.problems, []);
+  });
 });
