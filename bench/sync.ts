@@ -7,10 +7,11 @@
 // database, with a pending outbox row for each (sync_items: upsert, pending), starts the fake HubSpot in this
 // process (its own HTTP server on 127.0.0.1; 100 requests per rolling 10 s like a private app, 50 ms added
 // to every answer) and drains the outbox with the real engine (startSyncEngine, default configuration: our
-// limiter at 90 per 10 s, batches of 100) until every item is synced. Then, against a second fake with the
-// same settings and through the same gateway and limiter, the "one call per object" loop of
-// lib/sync-baseline.ts syncs a sample (BENCH_BASELINE_OBJECTS, 300) of the same leads and comments; its
-// figures for all 20,000 objects are projected from the sample's measured steady rate, and labelled so.
+// limiter at 90 per 10 s, rounds of 1000 items in batches of 100, 4 calls in flight) until every item is
+// synced. Then, against a second fake with the same settings and through the same gateway and limiter, the
+// "one call per object" loop of lib/sync-baseline.ts syncs a sample (BENCH_BASELINE_OBJECTS, 300) of the
+// same leads and comments; its figures for all 20,000 objects are projected from the sample's measured
+// steady rate, and labelled so.
 //
 // It prints, for both: objects synced, API calls, calls per synced object (a lead or a comment), wall time,
 // the limit-bound minimum (calls ÷ the limiter's rate, 9 per second), wall ÷ minimum, 429s (the fake's log
@@ -37,8 +38,9 @@
 //   BENCH_BASELINE_OBJECTS  synced objects in the one-call-per-object sample (300, half leads; 0 skips it)
 //   BENCH_BASELINE_ASSOCIATIONS  separate (default: an association is its own request, as the original did)
 //                        or inline (in the create body: the best a per-object sync can do)
-//   HUBSPOT_RATE_LIMIT / HUBSPOT_RATE_WINDOW_MS / HUBSPOT_BATCH_SIZE   passed to the app's configuration
-//                        (defaults 90 / 10000 / 100 — the ones the targets are about)
+//   HUBSPOT_RATE_LIMIT / HUBSPOT_RATE_WINDOW_MS / HUBSPOT_BATCH_SIZE / SYNC_ROUND_SIZE / SYNC_CONCURRENCY
+//                        passed to the app's configuration (defaults 90 / 10000 / 100 / 1000 / 4 — the ones the
+//                        targets are about)
 //   BENCH_KEEP=1         keep the database, the throwaway server and the log folder (prints where)
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -289,7 +291,7 @@ async function main(): Promise<number> {
     DATA_DIR: path.join(logDir, 'data'), LOG_DIR: logDir, LOG_LEVEL: 'info', LOG_TO_STDOUT: 'false',
     DATABASE_URL: databaseUrl ?? '',
     HUBSPOT_ACCESS_TOKEN: fake.token, HUBSPOT_BASE_URL: fake.url, SYNC_WORKER: 'off', HUBSPOT_PULL_INTERVAL_SECONDS: '0',
-    ...Object.fromEntries(['HUBSPOT_RATE_LIMIT', 'HUBSPOT_RATE_WINDOW_MS', 'HUBSPOT_BATCH_SIZE'].filter((k) => env[k]).map((k) => [k, env[k]])),
+    ...Object.fromEntries(['HUBSPOT_RATE_LIMIT', 'HUBSPOT_RATE_WINDOW_MS', 'HUBSPOT_BATCH_SIZE', 'SYNC_ROUND_SIZE', 'SYNC_CONCURRENCY'].filter((k) => env[k]).map((k) => [k, env[k]])),
   });
   const configFor = (url: string | undefined, fake = hs) => loadConfig(baseEnv(url, fake)).config;
 
@@ -317,7 +319,7 @@ async function main(): Promise<number> {
   const probe = probeGateway(engine.gateway, () => t0);
   const pendingLeft = async () => Number((await sql<{ n: number }>`select count(*)::int as n from sync_items where status = 'pending'`.execute(bdb.handle.db)).rows[0]!.n);
   const totals = { claimed: 0, synced: 0, failed: 0, deferred: 0, drains: 0, idleMs: 0 };
-  step(`draining ${fmt(objects)} outbox rows through the engine (limiter ${config.hubspot.rateLimit}/${config.hubspot.rateWindowMs / 1000} s, batches of ${config.hubspot.batchSize}); about ${fmt(Math.ceil(objects * 0.025 / ratePerSecond))} s or more`);
+  step(`draining ${fmt(objects)} outbox rows through the engine (limiter ${config.hubspot.rateLimit}/${config.hubspot.rateWindowMs / 1000} s, rounds of ${config.hubspot.roundSize} in batches of ${config.hubspot.batchSize}, ${config.hubspot.concurrency} in flight); about ${fmt(Math.ceil(objects * 0.016 / ratePerSecond))} s or more`);
   const load0 = loadavg()[0]!;
   const cpu0 = process.cpuUsage();
   const elu0 = perfHooks.eventLoopUtilization();
@@ -479,7 +481,7 @@ async function main(): Promise<number> {
   say();
   say(`bench:sync — ${fmt(seeded.leads)} new leads (${seeded.agents} agents) and ${fmt(seeded.comments)} comments = ${fmt(objects)} synced objects; ${bdb.label}; ` +
     `fake HubSpot in-process: ${FAKE_LIMIT} requests / ${FAKE_WINDOW_MS / 1000} s, +${LATENCY_MS} ms per answer; node ${process.version}`);
-  say(`engine: default configuration — limiter ${config.hubspot.rateLimit} / ${config.hubspot.rateWindowMs / 1000} s (${fmt(ratePerSecond, 1)} per s), batches of ${config.hubspot.batchSize}; ` +
+  say(`engine: default configuration — limiter ${config.hubspot.rateLimit} / ${config.hubspot.rateWindowMs / 1000} s (${fmt(ratePerSecond, 1)} per s), rounds of ${config.hubspot.roundSize} in batches of ${config.hubspot.batchSize}, ${config.hubspot.concurrency} calls in flight; ` +
     `minimum = calls ÷ ${fmt(ratePerSecond, 1)} per s; targets: ≤ ${TARGET_CALLS_PER_OBJECT} calls/object, wall ≤ ${TARGET_WALL_RATIO.toFixed(2)} × minimum, no 429 logged as error`);
   say();
   say(table(
