@@ -400,6 +400,19 @@ for (const kind of databaseKinds()) {
       assert.equal((await anna.get(`/leads/import/${id}`)).statusCode, 404);
     });
 
+    test("an admin opening an agent's import keeps it that agent's: no agent column, no other responsible agent", async () => {
+      const id = importIdOf(await upload(anna, 'Клієнт,Телефон,Бюджет,Агент\nЗоя Мороз,0508880001,до 200к,boris@propart.example\n'));
+      let html = await preview(admin, id);
+      assert.doesNotMatch(html, /value="agent_email"/);
+      assert.doesNotMatch(html, /name="agent_id"/);
+      await admin.post(`/leads/import/${id}/mapping`, { col_0: 'deal_name', col_1: 'phone', col_2: 'budget', col_3: 'agent_email', agent_id: String(borisId) });
+      html = await preview(admin, id);
+      assert.deepEqual(counts(html), { valid: 1, invalid: 0, duplicates: 0 });
+      const done = await importAndWait(admin, id);
+      assert.equal(done.imported, 1);
+      assert.deepEqual((await leadsOf(id)).map((l) => [l.agent_id, l.created_by]), [[annaId, annaId]]);
+    });
+
     test('10,000 rows: previewed without rendering them all, imported in one go', { timeout: 180_000 }, async () => {
       const csv = leadsCsv(10_000, { start: 7_000_000, name: (i) => (i === 5000 ? 'X' : `Клієнт ${7_000_000 + i}`) });
       const started = Date.now();

@@ -69,18 +69,27 @@ export function listImports(db: DbLike, user: CurrentUser, limit = 20): Promise<
 
 const EDITABLE: ImportStatus[] = ['draft', 'failed'];
 
-/** Active users an admin may make responsible (the same list as on the lead form). */
+/** The id of an active user (one an admin may make responsible, as on the lead form), else null. */
 export async function activeUserId(db: DbLike, id: number): Promise<number | null> {
   if (!validId(id)) return null;
   const row = await db.selectFrom('users').select('id').where('id', '=', id).where('is_active', '=', true).executeTakeFirst();
   return row?.id ?? null;
 }
 
+/**
+ * An import follows its uploader's rights, whoever looks at it: an agent's import stays that agent's
+ * (no agent column, no other responsible agent) even when an admin opens it.
+ */
+export async function uploaderRole(db: DbLike, imp: Pick<LeadImport, 'user_id'>): Promise<Role> {
+  const row = await db.selectFrom('users').select('role').where('id', '=', imp.user_id).executeTakeFirst();
+  return row?.role ?? 'agent';
+}
+
 export async function saveMapping(db: DbLike, user: CurrentUser, id: number, mapping: string[], agentId: number | null): Promise<LeadImport> {
   const imp = await findImportForUser(db, user, id, { forUpdate: true });
   if (!EDITABLE.includes(imp.status)) throw new Conflict('import.notEditable');
   let agent = imp.agent_id;
-  if (user.role === 'admin' && agentId !== null && agentId !== imp.agent_id) {
+  if (user.role === 'admin' && (await uploaderRole(db, imp)) === 'admin' && agentId !== null && agentId !== imp.agent_id) {
     const found = await activeUserId(db, agentId);
     if (!found) throw new ValidationFailed({ agent_id: 'validation.agent' });
     agent = found;

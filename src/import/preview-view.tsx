@@ -1,6 +1,6 @@
 // Step 2 of the CSV import: one select per column (what it fills), the rows as the import would read
 // them — errors next to the cell, duplicate flags — and the "Import" button. Nothing is saved before it.
-import type { LeadImport } from '../db/schema.ts';
+import type { LeadImport, Role } from '../db/schema.ts';
 import type { ViewContext } from '../views/context.ts';
 import { SelectField } from '../views/forms.tsx';
 import { AppPage, CsrfField } from '../views/layout.tsx';
@@ -14,6 +14,8 @@ export const PREVIEW_MAX_ERRORS = 400;
 
 export interface PreviewData {
   imp: LeadImport;
+  /** The uploader's role: what the import may do (agent column, responsible agent). */
+  role: Role;
   check: CheckResult | null;
   problems: MappingProblems;
   agents: AgentChoice[] | null;
@@ -61,7 +63,7 @@ function RowResult({ ctx, row, names }: { ctx: ViewContext; row: CheckedRow | un
 
 export function ImportPreviewPage({ ctx, data }: { ctx: ViewContext; data: PreviewData }) {
   const { imp, check, problems } = data;
-  const targets = targetsFor(ctx.user?.role ?? 'agent');
+  const targets = targetsFor(data.role);
   const ready = mappingOk(problems);
   const shown = rowsToShow(ready ? check : null, imp.rows.length);
   const byIndex = new Map((check?.rows ?? []).map((r) => [r.index, r]));

@@ -65,17 +65,18 @@ export async function importRoutes(app: FastifyInstance): Promise<void> {
 
   const previewPage = async (request: FastifyRequest, reply: FastifyReply, imp: LeadImport, status?: number, agentError?: PreviewData['agentError']) => {
     const user = requireUser(request);
+    const role = await imports.uploaderRole(request.db, imp);
     const problems = mappingProblems(imp.mapping);
-    const check = mappingOk(problems) ? await imports.checkRows(request.db, imp, user.role) : null;
+    const check = mappingOk(problems) ? await imports.checkRows(request.db, imp, role) : null;
     let duplicateNames: Map<number, string> | null = null;
     if (user.role === 'admin' && check) {
       const ids = [...new Set(check.rows.flatMap((r) => r.existing.slice(0, 5)))].slice(0, 2000);
       const rows = ids.length ? await request.db.selectFrom('leads').select(['id', 'deal_name']).where('id', 'in', ids).execute() : [];
       duplicateNames = new Map(rows.map((r) => [r.id, r.deal_name]));
     }
-    const agents = await agentsFor(request, user);
+    const agents = role === 'admin' ? await agentsFor(request, user) : null;
     const agent = await request.db.selectFrom('users').select('display_name').where('id', '=', imp.agent_id).executeTakeFirst();
-    const data: PreviewData = { imp, check, problems, agents, agentName: agent?.display_name ?? '', duplicateNames, agentError };
+    const data: PreviewData = { imp, role, check, problems, agents, agentName: agent?.display_name ?? '', duplicateNames, agentError };
     return reply.view((ctx) => <ImportPreviewPage ctx={ctx} data={data} />, status);
   };
 
@@ -142,7 +143,7 @@ export async function importRoutes(app: FastifyInstance): Promise<void> {
     const user = requireUser(request);
     const imp = await imports.findImportForUser(request.db, user, importId(request));
     const body = (request.body ?? {}) as Record<string, unknown>;
-    const mapping = cleanMapping(imp.headers.map((_, i) => body[`col_${i}`]), imp.headers.length, user.role);
+    const mapping = cleanMapping(imp.headers.map((_, i) => body[`col_${i}`]), imp.headers.length, await imports.uploaderRole(request.db, imp));
     const agentId = user.role === 'admin' && typeof body.agent_id === 'string' ? Number(body.agent_id) : null;
     try {
       await imports.saveMapping(request.db, user, imp.id, mapping, agentId);
@@ -198,7 +199,7 @@ export async function importRoutes(app: FastifyInstance): Promise<void> {
     const imp = await imports.findImportForUser(request.db, user, importId(request));
     // After the import: what was kept; before it: the rows that would fail now.
     const failures = imp.status === 'done' ? imp.failures
-      : mappingOk(mappingProblems(imp.mapping)) ? (await imports.checkRows(request.db, imp, user.role)).rows.filter((r) => !r.input).map((r) => imports.failureOf(imp, r))
+      : mappingOk(mappingProblems(imp.mapping)) ? (await imports.checkRows(request.db, imp, await imports.uploaderRole(request.db, imp))).rows.filter((r) => !r.input).map((r) => imports.failureOf(imp, r))
         : [];
     return reply
       .header('content-type', 'text/csv; charset=utf-8')

@@ -43,7 +43,7 @@ export function ImportUploadPage({ ctx, form, data }: { ctx: ViewContext; form: 
               data-too-large={ctx.t('import.error.tooLarge', { max: `${IMPORT_MAX_BYTES / (1024 * 1024)} MB` })}
               class={`form-control${fileError ? ' is-invalid' : ''}`} aria-invalid={fileError ? 'true' : undefined}
               aria-describedby={`f-file-help${fileError ? ' f-file-error' : ''}`} />
-            <div id="f-file-help" class="form-text">{ctx.t('import.fileHelp', { mb: IMPORT_MAX_BYTES / (1024 * 1024), rows: IMPORT_MAX_ROWS.toLocaleString('uk-UA') })}</div>
+            <div id="f-file-help" class="form-text">{ctx.t('import.fileHelp', { mb: IMPORT_MAX_BYTES / (1024 * 1024), rows: IMPORT_MAX_ROWS.toLocaleString(ctx.locale === 'uk' ? 'uk-UA' : 'en-GB') })}</div>
             {fileError && <div id="f-file-error" class="invalid-feedback" data-field-error="file">{ctx.t(fileError, form.params)}</div>}
           </div>
           <div class="row g-3">
