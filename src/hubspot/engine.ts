@@ -70,7 +70,7 @@ export function startSyncEngine(deps: { db: Db; config: Config; log: Logger; red
   // A round claims SYNC_ROUND_SIZE items (1000: one association call's worth) and pushes them in HubSpot
   // batches of HUBSPOT_BATCH_SIZE, SYNC_CONCURRENCY calls in flight (the limiter still paces them): bench/sync.
   // Its lease (120 s, at least four request timeouts) is renewed every quarter while it runs; a call starts
-  // only while a request timeout and 5 s of it are confirmed (docs/decisions/016).
+  // only while a request timeout and 5 s of it are confirmed (docs/decisions/020).
   const pushOpts = {
     workerId, batchSize: hs.batchSize, roundSize: hs.roundSize, concurrency: hs.concurrency,
     leaseSeconds: Math.max(120, 4 * Math.ceil(hs.timeoutMs / 1000)), leaseMarginMs: hs.timeoutMs + 5000,
