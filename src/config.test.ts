@@ -71,10 +71,10 @@ describe('configuration', () => {
   test('sync rounds: 1000 items, 4 calls in flight by default; out-of-range values are refused with the variable named', () => {
     const key = { SECRET_KEY: 'r'.repeat(20) + '0123456789abcdef', DATA_DIR: tmp() };
     const { hubspot } = loadConfig(key).config;
-    assert.deepEqual([hubspot.batchSize, hubspot.roundSize, hubspot.concurrency], [100, 1000, 4]);
-    const pinned = loadConfig({ ...key, SYNC_ROUND_SIZE: '100', SYNC_CONCURRENCY: '1' }).config.hubspot;
-    assert.deepEqual([pinned.roundSize, pinned.concurrency], [100, 1]);
-    const bad: [string, string][] = [['SYNC_ROUND_SIZE', '0'], ['SYNC_ROUND_SIZE', '10001'], ['SYNC_ROUND_SIZE', 'many'], ['SYNC_CONCURRENCY', '0'], ['SYNC_CONCURRENCY', '11'], ['SYNC_CONCURRENCY', '1.5']];
+    assert.deepEqual([hubspot.batchSize, hubspot.roundSize, hubspot.concurrency, hubspot.stopGraceMs], [100, 1000, 4, 10_000]);
+    const pinned = loadConfig({ ...key, SYNC_ROUND_SIZE: '100', SYNC_CONCURRENCY: '1', SYNC_STOP_GRACE_MS: '0' }).config.hubspot;
+    assert.deepEqual([pinned.roundSize, pinned.concurrency, pinned.stopGraceMs], [100, 1, 0]);
+    const bad: [string, string][] = [['SYNC_ROUND_SIZE', '0'], ['SYNC_ROUND_SIZE', '10001'], ['SYNC_ROUND_SIZE', 'many'], ['SYNC_CONCURRENCY', '0'], ['SYNC_CONCURRENCY', '11'], ['SYNC_CONCURRENCY', '1.5'], ['SYNC_STOP_GRACE_MS', '-1'], ['SYNC_STOP_GRACE_MS', '600001']];
     for (const [name, value] of bad) {
       assert.throws(() => loadConfig({ ...key, [name]: value }), new RegExp(name), `${name}=${value}`);
     }

@@ -51,6 +51,7 @@ const envSchema = z.object({
   HUBSPOT_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(100),
   SYNC_ROUND_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(10).default(4),
+  SYNC_STOP_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   HUBSPOT_PIPELINE_ID: z.string().regex(/^[\w-]+$/).default('2341107958'),
   HUBSPOT_STAGE_MAP_FILE: z.string().optional().or(z.literal('').transform(() => undefined)),
   HUBSPOT_PULL_INTERVAL_SECONDS: int(60, 0),
@@ -137,6 +138,8 @@ export interface Config {
     roundSize: number;
     /** HubSpot calls of one round in flight at once (the limiter still paces them). */
     concurrency: number;
+    /** On shutdown, how long the round in flight may go on before it stops sending. */
+    stopGraceMs: number;
     pipelineId: string;
     stageMapFile: string | null;
     pullIntervalSeconds: number;
@@ -245,6 +248,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): LoadedConfi
       batchSize: env.HUBSPOT_BATCH_SIZE,
       roundSize: env.SYNC_ROUND_SIZE,
       concurrency: env.SYNC_CONCURRENCY,
+      stopGraceMs: env.SYNC_STOP_GRACE_MS,
       pipelineId: env.HUBSPOT_PIPELINE_ID,
       stageMapFile: env.HUBSPOT_STAGE_MAP_FILE ?? null,
       pullIntervalSeconds: env.HUBSPOT_PULL_INTERVAL_SECONDS,

@@ -1,5 +1,5 @@
 // `npm run worker`: the HubSpot sync engine as its own process (set SYNC_WORKER=off on the web
-// instances then). Stops gracefully on SIGTERM: the current round finishes, nothing is lost.
+// instances then). Stops gracefully on SIGTERM: the current round may finish within SYNC_STOP_GRACE_MS, nothing is lost.
 import { Redis } from 'ioredis';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { startSyncEngine } from './hubspot/engine.ts';

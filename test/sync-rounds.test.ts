@@ -7,11 +7,12 @@ import { describe, type TestContext, test } from 'node:test';
 import { type Kysely, sql } from 'kysely';
 import pino from 'pino';
 import type { Database } from '../src/db/schema.ts';
-import { loadStages } from '../src/hubspot/engine.ts';
+import { loadStages, startSyncEngine } from '../src/hubspot/engine.ts';
 import { claimDue, completeItems, holdClaims, LeaseLost, retryItems } from '../src/hubspot/outbox.server.ts';
 import { pushOnce, type PushOptions } from '../src/hubspot/push.server.ts';
 import type { RequestLogEntry } from './fake-hubspot/server.ts';
 import { databaseKinds } from './helpers/database.ts';
+import { waitFor } from './helpers/processes.ts';
 import { silentLog, startSyncHarness, type SyncHarness } from './helpers/sync.ts';
 
 type Db = Kysely<Database>;
@@ -186,6 +187,37 @@ for (const kind of databaseKinds()) {
       await h.engine.drain();
       assert.deepEqual(await statusCounts(db, 'lead'), { synced: 50 });
       assert.equal(h.hs.state.live('deals').length, 50);
+    });
+
+    test('stopping: a round held up by an outage goes on for the grace period only, then sends nothing more; its items come back and reach HubSpot once', async (t) => {
+      // Retries that would go on for a long time: without the grace cut, stop() would wait for all of them.
+      const h = await harness(t, kind, { HUBSPOT_REQUEST_ATTEMPTS: '1000', HUBSPOT_BACKOFF_BASE_MS: '20', HUBSPOT_BACKOFF_CAP_MS: '50' });
+      const db = h.t.app.db;
+      const lines: { event?: string; level: number }[] = [];
+      const log = pino({ level: 'warn' }, { write: (s: string) => { lines.push(JSON.parse(s)); } });
+      const engine = startSyncEngine({ db, config: h.t.config, log, loop: true });
+      t.after(() => engine.stop(0));
+      await waitFor('the engine to be ready (its properties checked)', () => h.hs.state.requests.filter((r) => r.path.startsWith('/crm/v3/properties/')).length >= 6, { timeoutMs: 10_000, intervalMs: 20 });
+      await h.hs.faults.outage({ durationMs: 600_000 });
+      await seed(db, { leads: 30 });
+      await waitFor('the round to be retrying in the outage', () => h.hs.state.requests.filter((r) => r.path === '/crm/v3/objects/contacts/batch/upsert' && r.status === 503).length >= 3, { timeoutMs: 15_000, intervalMs: 20 });
+
+      const stopAt = Date.now();
+      await engine.stop(300);
+      const took = Date.now() - stopAt;
+      assert.ok(took < 3000, `stop() returned ${took} ms after it was called (grace 300 ms)`);
+      const sentBy = h.hs.state.requests.length;
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(h.hs.state.requests.length, sentBy, 'nothing is sent once stopped');
+      const items = await db.selectFrom('sync_items').selectAll().execute();
+      assert.ok(items.every((i) => i.status === 'pending' && i.attempts === 0 && i.claimed_by !== null), 'no attempt counted; left claimed until the lease ends (a call may have been on its way)');
+      assert.ok(lines.some((l) => l.event === 'hubspot_round_stopped' && l.level === 40), 'the log says why at WARNING');
+
+      await h.hs.faults.endOutage();
+      await db.updateTable('sync_items').set({ claimed_until: sql`now() - interval '1 second'` }).execute();
+      await h.engine.drain();
+      assert.deepEqual(await statusCounts(db, 'lead'), { synced: 30 });
+      assert.equal(h.hs.state.live('deals').length, 30, 'each lead once');
     });
 
     test('holdClaims: renewals keep the lease; when they fail, the signal aborts before the lease ends', async (t) => {

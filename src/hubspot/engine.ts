@@ -10,6 +10,7 @@ import type { Db } from '../db/database.ts';
 import { DEFAULT_STAGES, type Stage } from '../leads/stages.ts';
 import { HubSpotGateway } from './gateway.ts';
 import { MemoryLimiter, type RateLimiter, RedisLimiter } from './limiter.ts';
+import { RoundStopped } from './outbox.server.ts';
 import { COMMENT_ID_PROPERTY, LEAD_ID_PROPERTY } from './mapping.ts';
 import { acquireLease, pullOnce, releaseLease } from './pull.server.ts';
 import { pushOnce, type PushResult } from './push.server.ts';
@@ -40,7 +41,7 @@ export function createGateway(config: Config['hubspot'], log: Logger, redis: Red
 }
 
 /** Creates our unique properties once (409 = already there). */
-export async function ensureCustomProperties(gw: HubSpotGateway): Promise<void> {
+export async function ensureCustomProperties(gw: HubSpotGateway, signal?: AbortSignal): Promise<void> {
   const defs = [
     { type: 'deals', name: LEAD_ID_PROPERTY, label: 'ProPart lead id' },
     { type: 'contacts', name: LEAD_ID_PROPERTY, label: 'ProPart lead id' },
@@ -49,7 +50,7 @@ export async function ensureCustomProperties(gw: HubSpotGateway): Promise<void> 
   for (const d of defs) {
     await gw.request('POST', `/crm/v3/properties/${d.type}`, {
       name: d.name, label: d.label, type: 'string', fieldType: 'text', groupName: d.type === 'contacts' ? 'contactinformation' : d.type === 'deals' ? 'dealinformation' : 'notes', hasUniqueValue: true,
-    }, { okStatuses: [409] });
+    }, { okStatuses: [409], signal });
   }
 }
 
@@ -58,7 +59,11 @@ export interface SyncEngine {
   /** Drains the outbox until nothing is due (used by tests and benchmarks). */
   drain(): Promise<PushResult>;
   pull(): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Graceful: no new round; the round in flight may finish for up to `graceMs` (SYNC_STOP_GRACE_MS by
+   * default), then it starts no more HubSpot calls and its unsettled items wait for their lease.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export function startSyncEngine(deps: { db: Db; config: Config; log: Logger; redis?: Redis | null; loop?: boolean }): SyncEngine {
@@ -70,14 +75,16 @@ export function startSyncEngine(deps: { db: Db; config: Config; log: Logger; red
   // A round claims SYNC_ROUND_SIZE items (1000: one association call's worth) and pushes them in HubSpot
   // batches of HUBSPOT_BATCH_SIZE, SYNC_CONCURRENCY calls in flight (the limiter still paces them): bench/sync.
   // Its lease (120 s, at least four request timeouts) is renewed every quarter while it runs; a call starts
-  // only while a request timeout and 5 s of it are confirmed (docs/decisions/020).
+  // only while a request timeout and 5 s of it are confirmed (docs/decisions/018).
+  const stopping = new AbortController();
   const pushOpts = {
+    stopSignal: stopping.signal,
     workerId, batchSize: hs.batchSize, roundSize: hs.roundSize, concurrency: hs.concurrency,
     leaseSeconds: Math.max(120, 4 * Math.ceil(hs.timeoutMs / 1000)), leaseMarginMs: hs.timeoutMs + 5000,
     maxAttempts: hs.maxAttempts, pipelineId: hs.pipelineId, stages, log,
   };
   let propertiesReady: Promise<void> | null = null;
-  const ready = () => (propertiesReady ??= ensureCustomProperties(gateway).catch((err: unknown) => {
+  const ready = () => (propertiesReady ??= ensureCustomProperties(gateway, stopping.signal).catch((err: unknown) => {
     propertiesReady = null;
     throw err;
   }));
@@ -129,10 +136,14 @@ export function startSyncEngine(deps: { db: Db; config: Config; log: Logger; red
 
   return {
     gateway, drain, pull,
-    // Graceful: the current round finishes (its items stay claimed only until their lease ends otherwise).
-    stop: async () => {
+    stop: async (graceMs = hs.stopGraceMs) => {
       stopped = true;
-      await current;
+      const cut = setTimeout(() => stopping.abort(new RoundStopped('the process is stopping')), graceMs);
+      try {
+        await current;
+      } finally {
+        clearTimeout(cut);
+      }
     },
   };
 }

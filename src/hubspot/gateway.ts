@@ -109,7 +109,8 @@ export class HubSpotGateway {
         this.stats.retries++;
         hubspotRetries.inc();
         log.warn({ event: 'hubspot_retry', attempt, nextAttempt: attempt + 1, delayMs: delay, status: c.status, correlationId: c.correlationId, path }, 'retrying HubSpot request');
-        await this.sleep(delay);
+        // A stopping round does not sit out a long backoff or Retry-After.
+        await (opts.signal ? untilAborted(this.sleep(delay), opts.signal) : this.sleep(delay));
         continue;
       }
       const parsed = (opts.schema ?? anyJson).safeParse(raw);
@@ -147,4 +148,17 @@ export class HubSpotGateway {
       void this.opts.limiter.pauseUntil(Date.now() + Math.ceil(interval / max) * 2);
     }
   }
+}
+
+/** `wait`, or the signal's reason as soon as it aborts. */
+function untilAborted(wait: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    wait.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, reject);
+  });
 }

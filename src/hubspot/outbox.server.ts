@@ -44,6 +44,12 @@ export async function claimDue(db: DbLike, workerId: string, limit: number, leas
  */
 export class LeaseLost extends Error {}
 
+/**
+ * The process is stopping and its grace period is over: the round starts no more HubSpot calls and, as
+ * with a lost lease, leaves its unsettled items claimed until the lease ends (a call may be on its way).
+ */
+export class RoundStopped extends LeaseLost {}
+
 export interface ClaimHold {
   /** Aborted (with a LeaseLost) once less than marginMs of the last confirmed lease is left. */
   signal: AbortSignal;

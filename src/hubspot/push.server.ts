@@ -15,7 +15,7 @@ import { HubSpotError, type HubSpotGateway, type RequestOptions } from './gatewa
 import {
   COMMENT_ID_PROPERTY, contactKey, contactProperties, DEAL_TO_CONTACT, dealProperties, LEAD_ID_PROPERTY, NOTE_TO_DEAL, noteProperties,
 } from './mapping.ts';
-import { claimDue, completeItems, deferItems, failItems, holdClaims, LeaseLost } from './outbox.server.ts';
+import { claimDue, completeItems, deferItems, failItems, holdClaims, LeaseLost, RoundStopped } from './outbox.server.ts';
 import { backoffMs } from './retry.ts';
 import { batchResponse } from './schemas.ts';
 
@@ -32,6 +32,8 @@ export interface PushOptions {
   /** A round sends a HubSpot call only while at least this much of its lease is confirmed (≥ a request's timeout). Default 0. */
   leaseMarginMs?: number;
   maxAttempts: number;
+  /** Aborted (with a RoundStopped) when the process stops and will not wait for the round any longer. */
+  stopSignal?: AbortSignal;
   pipelineId: string;
   stages: Stage[];
   log: Logger;
@@ -284,7 +286,8 @@ export async function pushOnce(db: Db, gw: HubSpotGateway, opts: PushOptions): P
   if (items.length === 0) return result;
   const hold = holdClaims(db, opts.workerId, items.map((i) => i.id), { leaseSeconds: opts.leaseSeconds, marginMs: opts.leaseMarginMs ?? 0, claimedAt });
   try {
-    await pushRound(db, forRound(gw, hold.signal), items, opts, result);
+    const signal = opts.stopSignal ? AbortSignal.any([hold.signal, opts.stopSignal]) : hold.signal;
+    await pushRound(db, forRound(gw, signal), items, opts, result);
   } finally {
     hold.release();
   }
@@ -303,7 +306,8 @@ async function pushRound(db: Db, gw: RoundGateway, items: SyncItem[], opts: Push
     result.failed += group.length;
     if (err instanceof LeaseLost) {
       // Not an attempt, and no write: the items stay claimed until their lease ends, then come back.
-      if (!leaseLost) opts.log.warn({ event: 'hubspot_lease_lost', items: items.length, err: { message: err.message } }, 'HubSpot sync round stopped: its lease could not be renewed; its items come back when it ends');
+      if (!leaseLost && err instanceof RoundStopped) opts.log.warn({ event: 'hubspot_round_stopped', items: items.length }, 'HubSpot sync round cut short by the shutdown; its unsettled items come back when their lease ends');
+      else if (!leaseLost) opts.log.warn({ event: 'hubspot_lease_lost', items: items.length, err: { message: err.message } }, 'HubSpot sync round stopped: its lease could not be renewed; its items come back when it ends');
       leaseLost = true;
       return;
     }
