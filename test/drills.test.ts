@@ -6,7 +6,7 @@
 //     down), the service is back within 5 s of the restart, no acknowledged lead is lost.
 //   - Redis down: pages work, the login limit counts per instance, HubSpot sync goes on, the log says so;
 //     when Redis is back the limits are shared again and the log says that too.
-//   - HubSpot refusing connections and the worker SIGKILLed mid-batch while leads keep coming: afterwards
+//   - HubSpot refusing connections and the worker SIGKILLed mid-round while leads keep coming: afterwards
 //     every lead is in HubSpot exactly once.
 // Needs the PostgreSQL server binaries (apt-get install postgresql) and redis-server for the Redis drill.
 import assert from 'node:assert/strict';
@@ -247,7 +247,7 @@ describe('fault drills', { skip: NO_PG }, () => {
     assert.deepEqual(exactlyOnceProblems(fake, leads), []);
   });
 
-  test('HubSpot refusing connections and the worker SIGKILLed mid-batch under load: every lead ends in HubSpot exactly once', { timeout: 120_000 }, async (t) => {
+  test('HubSpot refusing connections and the worker SIGKILLed mid-round under load: every lead ends in HubSpot exactly once', { timeout: 120_000 }, async (t) => {
     let fake: FakeHubSpot | undefined;
     let db: Kysely<Database> | undefined;
     cleanup(t, [() => fake?.close(), () => db?.destroy()]);

@@ -3,7 +3,7 @@
 // fake HubSpot in this process. Proves: migrations and the first admin happen once when everything starts
 // at the same moment; the login rate limit and sessions are shared; the HubSpot request budget is shared
 // by two workers as HubSpot measures it; the scheduled pull runs once per round; a worker stopped with
-// SIGTERM mid-batch loses nothing; a web instance stopped with SIGTERM finishes its in-flight request,
+// SIGTERM mid-round loses nothing; a web instance stopped with SIGTERM finishes its in-flight request,
 // refuses new connections and exits 0.
 // Needs PostgreSQL (TEST_DATABASE_URL, else the server binaries for a throw-away cluster) and redis-server.
 import assert from 'node:assert/strict';
@@ -151,7 +151,7 @@ describe('several instances on one PostgreSQL and one Redis', { skip: SKIP }, ()
     }
   });
 
-  test('(c) two workers share one HubSpot budget: never more than 20 requests in any 2 s window, no 429; SIGTERM mid-batch loses nothing', { timeout: 120_000 }, async (t) => {
+  test('(c) two workers share one HubSpot budget: never more than 20 requests in any 2 s window, no 429; SIGTERM mid-round loses nothing', { timeout: 120_000 }, async (t) => {
     await seedUser('mi_loader', 'mi-loader-password', 'Агент Навантаження');
     // The leads are made first, with no worker running: while HubSpot traffic flows this process (which
     // also hosts the fake and stamps each request's arrival) stays idle, so the fake's clock is exact.
@@ -197,7 +197,7 @@ describe('several instances on one PostgreSQL and one Redis', { skip: SKIP }, ()
       assert.ok(r.status === 'synced' || r.status === 'pending', `item ${r.id} of the interrupted batch is ${r.status}`);
       assert.equal(r.claimed_by, null, `item ${r.id} is no longer claimed by the stopped worker`);
     }
-    t.diagnostic(`worker a stopped mid-batch: ${heldNow.map((r) => r.status).join(', ')}`);
+    t.diagnostic(`worker a stopped mid-round: ${heldNow.map((r) => r.status).join(', ')}`);
     const wc = startWorker('worker-c', TOKEN_1);
     await waitWorkerReady(wc);
 
