@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { LightMyRequestResponse } from 'fastify';
-import { claimImport, runImport } from '../src/import/run.server.ts';
+import { claimImport, createImportRunner, runImport } from '../src/import/run.server.ts';
 import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
@@ -281,6 +281,22 @@ for (const kind of databaseKinds()) {
       const agentView = await anna.get(`/leads/${leads[0]!.id}`);
       assert.match(agentView.body, /data-testid="duplicate-badge"/);
       assert.doesNotMatch(agentView.body, /Клієнт Бориса/);
+    });
+
+    test('drafts nobody imported are removed after 7 days (an upload or a restart clears them); imports that ran are kept', async () => {
+      const oldDraft = importIdOf(await upload(anna, leadsCsv(2, { start: 5_560_000 })));
+      const freshDraft = importIdOf(await upload(anna, leadsCsv(2, { start: 5_570_000 })));
+      const ran = importIdOf(await upload(anna, leadsCsv(2, { start: 5_580_000 })));
+      await t.app.db.updateTable('lead_imports').set({ status: 'failed', error: 'import.failed.interrupted' }).where('id', '=', ran).execute();
+      await t.app.db.updateTable('lead_imports').set({ created_at: sql<Date>`now() - interval '8 days'` }).where('id', 'in', [oldDraft, ran]).execute();
+      await upload(anna, leadsCsv(1, { start: 5_590_000 }));
+      const left = (await t.app.db.selectFrom('lead_imports').select('id').where('id', 'in', [oldDraft, freshDraft, ran]).execute()).map((r) => r.id).sort((a, b) => a - b);
+      assert.deepEqual(left, [freshDraft, ran].sort((a, b) => a - b));
+      assert.equal((await anna.get(`/leads/import/${oldDraft}`)).statusCode, 404);
+      // At start, the runner's recovery does the same.
+      await t.app.db.updateTable('lead_imports').set({ created_at: sql<Date>`now() - interval '8 days'` }).where('id', '=', freshDraft).execute();
+      await createImportRunner({ db: t.app.db, kind: t.app.database.kind, log: t.app.log }).recover();
+      assert.equal(await t.app.db.selectFrom('lead_imports').select('id').where('id', '=', freshDraft).executeTakeFirst(), undefined);
     });
 
     test("another agent's import is not found on every route; an admin sees it; agents list only their own", async () => {

@@ -117,6 +117,16 @@ export async function discardImport(db: DbLike, user: CurrentUser, id: number): 
   return imp;
 }
 
+/** How long an upload nobody imported is kept: its parsed rows are a client list of up to 10 MB. */
+export const DRAFT_KEEP_DAYS = 7;
+
+/** Removes drafts older than DRAFT_KEEP_DAYS (never a queued, running or finished import). */
+export async function expireDrafts(db: DbLike, days = DRAFT_KEEP_DAYS): Promise<number> {
+  const res = await db.deleteFrom('lead_imports').where('status', '=', 'draft')
+    .where('created_at', '<', sql<Date>`now() - make_interval(days => ${days})`).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
+
 /**
  * Marks interrupted imports failed so they can be tried again: 'running' or 'queued' without a heartbeat
  * for `olderThanSeconds` (null: all of them — on PGlite, at start, no other process can be running one),

@@ -121,6 +121,8 @@ export async function importRoutes(app: FastifyInstance): Promise<void> {
       request.log.info({ event: 'lead_import_refused', reason: errors.file ?? Object.values(errors)[0], bytes: file?.data.length ?? 0 }, 'CSV upload refused');
       return uploadPage(request, reply, { values, errors, params }, errors.file === 'import.error.tooLarge' ? 413 : 400);
     }
+    // Every upload also clears out forgotten drafts (anyone's: a small table, one statement).
+    await imports.expireDrafts(request.db);
     const imp = await imports.createDraft(request.db, user, { filename: file.filename, csv, agentId });
     request.log.info({ event: 'lead_import_uploaded', importId: imp.id, rows: csv.rows.length, encoding: csv.encoding }, 'CSV uploaded for import');
     return reply.redirect(`/leads/import/${imp.id}`, 303);

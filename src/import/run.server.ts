@@ -11,7 +11,7 @@ import type { ImportFailure, LeadImport } from '../db/schema.ts';
 import { enqueueSyncMany } from '../hubspot/outbox.server.ts';
 import { POINTS } from '../leads/domain.ts';
 import type { CurrentUser } from '../views/context.ts';
-import { type CheckedRow, checkRows, failStaleImports, failureOf, STALE_SECONDS, validateRows } from './imports.server.ts';
+import { type CheckedRow, checkRows, expireDrafts, failStaleImports, failureOf, STALE_SECONDS, validateRows } from './imports.server.ts';
 
 /** Rows per multi-row INSERT: 17 parameters a lead, well under PostgreSQL's 65,535. */
 const INSERT_CHUNK = 500;
@@ -176,6 +176,8 @@ export function createImportRunner(deps: { db: Db; kind: 'postgres' | 'pglite'; 
       // PGlite: one process owns the data folder, so whatever was running died with the last one.
       const ids = await failStaleImports(db, { olderThanSeconds: kind === 'pglite' ? null : STALE_SECONDS, exceptIds: runningHere() });
       if (ids.length) log.warn({ event: 'lead_import_interrupted', importIds: ids }, 'interrupted lead imports marked failed');
+      const expired = await expireDrafts(db);
+      if (expired) log.info({ event: 'lead_import_drafts_expired', count: expired }, 'old lead import drafts removed');
     },
     async sweep() {
       await failStaleImports(db, { olderThanSeconds: STALE_SECONDS, exceptIds: runningHere() });
