@@ -149,26 +149,43 @@ const SORT_COLUMNS: Record<SortKey, string> = {
 };
 const NULLABLE_SORTS = new Set<SortKey>(['country', 'source']);
 
-export function listQuery(db: DbLike, user: CurrentUser, f: LeadFilter) {
+/** The list's order: the chosen column, then id (so equal values page stably). */
+function ordered<Q extends { orderBy: (...args: any[]) => Q }>(q: Q, f: LeadFilter): Q {
   const dir = f.order === 'asc' ? sql`asc` : sql`desc`;
-  return db.selectFrom('leads')
+  // Only nullable columns need "nulls last"; the others keep a plain order so their indexes serve it.
+  return q
+    .orderBy(NULLABLE_SORTS.has(f.sort) ? sql`${sql.ref(SORT_COLUMNS[f.sort])} ${dir} nulls last` : sql`${sql.ref(SORT_COLUMNS[f.sort])} ${dir}`)
+    .orderBy('leads.id', f.order === 'asc' ? 'asc' : 'desc');
+}
+
+export function listQuery(db: DbLike, user: CurrentUser, f: LeadFilter) {
+  return ordered(db.selectFrom('leads')
     .innerJoin('users', 'users.id', 'leads.agent_id')
     .select([
       'leads.id', 'leads.deal_name', 'leads.phone', 'leads.email', 'leads.budget', 'leads.status', 'leads.hubspot_stage_label',
       'leads.country', 'leads.source', 'leads.is_transferred', 'leads.possible_duplicate', 'leads.created_at', 'leads.updated_at',
       'leads.agent_id', 'users.display_name as agent_name',
     ])
-    .where(filtered(user, f))
-    // Only nullable columns need "nulls last"; the others keep a plain order so their indexes serve it.
-    .orderBy(NULLABLE_SORTS.has(f.sort) ? sql`${sql.ref(SORT_COLUMNS[f.sort])} ${dir} nulls last` : sql`${sql.ref(SORT_COLUMNS[f.sort])} ${dir}`)
-    .orderBy('leads.id', f.order === 'asc' ? 'asc' : 'desc');
+    .where(filtered(user, f)), f);
+}
+
+/**
+ * The ids of one page, walked in an index (the users join only when sorting by agent): skipping to a
+ * deep page then passes over index entries, not over full rows joined to their agents.
+ */
+function pageIds(db: DbLike, user: CurrentUser, f: LeadFilter, offset: number) {
+  const base = f.sort === 'agent' ? db.selectFrom('leads').innerJoin('users', 'users.id', 'leads.agent_id') : db.selectFrom('leads');
+  return ordered(base.select('leads.id').where(filtered(user, f)), f).limit(PAGE_SIZE).offset(offset);
 }
 
 export type LeadRow = Awaited<ReturnType<ReturnType<typeof listQuery>['execute']>>[number];
 
 /** One page of rows; the total comes from the summary (same filter), so no window count over every row. */
 export async function page(db: DbLike, user: CurrentUser, f: LeadFilter, total: number): Promise<{ rows: LeadRow[]; total: number; pages: number }> {
-  const rows = await listQuery(db, user, f).limit(PAGE_SIZE).offset((f.page - 1) * PAGE_SIZE).execute();
+  const offset = (f.page - 1) * PAGE_SIZE;
+  const rows = offset === 0
+    ? await listQuery(db, user, f).limit(PAGE_SIZE).execute()
+    : await listQuery(db, user, f).where('leads.id', 'in', pageIds(db, user, f, offset)).execute();
   return { rows, total, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) };
 }
 
