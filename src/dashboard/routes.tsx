@@ -20,12 +20,16 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   // Cards and charts are the costly part of the page (grouped scans over every lead in scope); they are
   // cached under the scope's lead version (migrations/0012), so any change to those leads is seen at once.
   const summaryCache = new TtlCache<q.Summary>(app.config.dashboardCacheSeconds * 1000, 2000);
+  // The admins' agent filter: a new agent may take DASHBOARD_CACHE_SECONDS to appear in it.
+  const agentsCache = new TtlCache<{ id: number; display_name: string }[]>(app.config.dashboardCacheSeconds * 1000, 1);
   app.get('/dashboard', async (request, reply) => {
     const user = requireUser(request);
     const filter = q.filterSchema.parse(request.query ?? {});
     const { cards, charts } = await q.cachedSummary(request.db, user, filter, summaryCache);
     const pageData = await q.page(request.db, user, filter, cards.total);
-    const agents = user.role === 'admin' ? await request.db.selectFrom('users').select(['id', 'display_name']).where('role', '=', 'agent').orderBy('display_name').execute() : null;
+    const agents = user.role === 'admin'
+      ? await agentsCache.get('agents', () => request.db.selectFrom('users').select(['id', 'display_name']).where('role', '=', 'agent').orderBy('display_name').execute())
+      : null;
     return reply.view((ctx) => <DashboardPage ctx={ctx} data={{ cards, charts, ...pageData, filter, agents }} />);
   });
 
