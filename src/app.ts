@@ -66,6 +66,10 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
     trustProxy: config.trustProxy as boolean | string[],
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
+    // A request that reaches a stopping instance on a connection it still has open is served (the
+    // database closes only after the server): nginx never retries a POST it already sent, so a 503 here
+    // would lose it. New connections are refused from close() on; idle ones are closed then.
+    return503OnClosing: false,
   });
 
   // Every registered route, for the CSRF/authorisation tests and diagnostics.

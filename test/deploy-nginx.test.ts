@@ -359,9 +359,10 @@ describe('deploy: nginx in front of two app instances', { skip, timeout: 240_000
     running = false;
     await Promise.all(loops);
     // Known limit, app side: a POST that nginx writes on a kept-alive connection in the very instant the
-    // stopping instance closes it (or that arrives after close() began: Fastify's 503) cannot be retried
-    // by nginx (never for a POST already sent). Only those are tolerated here, and only right at SIGTERM.
-    const race = (f: Failure) => f.kind === 'post' && f.phase.startsWith('stopping') && f.ms < 250;
+    // stopping instance closes it cannot be retried by nginx (never for a POST already sent). Only those
+    // are tolerated here, and only at the two instants a connection can close under it: SIGTERM, and the
+    // end of the one-second drain (src/server.ts), when close() drops the idle connections.
+    const race = (f: Failure) => f.kind === 'post' && f.phase.startsWith('stopping') && (f.ms < 250 || (f.ms >= 1000 && f.ms < 1250));
     const unexpected = failures.filter((f) => !race(f));
     assert.deepEqual(unexpected, [], `${unexpected.length} of ${count} requests failed outside the stop instant`);
     assert.ok(failures.length <= 4, `${failures.length} POSTs lost at SIGTERM: ${JSON.stringify(failures)}`);
