@@ -4,37 +4,16 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { LightMyRequestResponse } from 'fastify';
 import { ROOT_DIR } from '../src/app.ts';
 import { deleteAllDocumentsOf } from '../src/documents/documents.server.ts';
 import { NotFoundInStorage } from '../src/storage/storage.server.ts';
 import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
-import { Client } from './helpers/client.ts';
+import { Client, type FilePart } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
 
 export const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n', 'latin1');
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 1)]);
 const HTML = Buffer.from('<!doctype html><html><body><script>alert(document.cookie)</script></body></html>');
-
-interface FilePart { field: string; name: string; data: Buffer; type?: string }
-
-/** Posts a multipart form the way a browser does (the page's CSRF token unless csrf: false). */
-export async function postMultipart(c: Client, url: string, fields: Record<string, string>, files: FilePart[], opts: { csrf?: boolean; json?: boolean } = {}): Promise<LightMyRequestResponse> {
-  const fd = new FormData();
-  if (opts.csrf !== false) fd.append('_csrf', c.csrfToken);
-  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
-  for (const f of files) fd.append(f.field, new Blob([new Uint8Array(f.data)], { type: f.type ?? 'application/octet-stream' }), f.name);
-  const req = new Request('http://localhost/', { method: 'POST', body: fd });
-  const res = await c.app.inject({
-    method: 'POST', url, payload: Buffer.from(await req.arrayBuffer()),
-    headers: {
-      'content-type': req.headers.get('content-type')!, accept: opts.json ? 'application/json' : 'text/html',
-      cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-    },
-  });
-  // Keep cookies (flash messages) like the client does.
-  return (c as unknown as { absorb(r: LightMyRequestResponse): LightMyRequestResponse }).absorb(res);
-}
 
 for (const kind of databaseKinds()) {
   describe(`documents [${kind}]`, () => {
@@ -56,7 +35,7 @@ for (const kind of databaseKinds()) {
     const upload = async (userId: number, file: FilePart | null, fields: Record<string, string> = {}, opts: { csrf?: boolean; json?: boolean; as?: Client } = {}) => {
       const c = opts.as ?? admin;
       await c.get('/profile');
-      return postMultipart(c, `/admin/users/${userId}/documents`, fields, file ? [file] : [], opts);
+      return c.multipart(`/admin/users/${userId}/documents`, fields, file ? [file] : [], opts);
     };
     const rows = (userId: number) => t.app.db.selectFrom('user_documents').selectAll().where('user_id', '=', userId).orderBy('id').execute();
     const stored = async (key: string) => {

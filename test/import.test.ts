@@ -12,7 +12,6 @@ import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
 import { startSyncHarness, type SyncHarness } from './helpers/sync.ts';
-import { postMultipart } from './helpers/multipart.ts';
 import { cp1251, leadsCsv } from './helpers/csv-files.ts';
 
 const importIdOf = (res: LightMyRequestResponse) => {
@@ -45,7 +44,7 @@ for (const kind of databaseKinds()) {
 
     const upload = async (c: Client, data: string | Buffer, fields: Record<string, string> = {}, name = 'leads.csv', opts: { csrf?: boolean } = {}) => {
       await c.get('/leads/import');
-      return postMultipart(c, '/leads/import', fields, [{ field: 'file', name, data: typeof data === 'string' ? Buffer.from(data) : data }], opts);
+      return c.multipart('/leads/import', fields, [{ field: 'file', name, data: typeof data === 'string' ? Buffer.from(data) : data }], opts);
     };
     const preview = async (c: Client, id: number) => {
       const res = await c.get(`/leads/import/${id}`);
@@ -162,7 +161,7 @@ for (const kind of databaseKinds()) {
       const xlsx = await upload(anna, Buffer.from([0x50, 0x4b, 0x03, 0x04, 1, 2, 3, 4]), {}, 'leads.xlsx');
       assert.equal(xlsx.statusCode, 400);
       assert.match(fileError(xlsx.body) ?? '', /Це не CSV-файл/);
-      const none = await postMultipart(anna, '/leads/import', {}, []);
+      const none = await anna.multipart('/leads/import', {}, []);
       assert.equal(none.statusCode, 400);
       assert.equal(fileError(none.body), 'Оберіть файл CSV');
     });
@@ -462,7 +461,7 @@ for (const kind of databaseKinds()) {
       const c = new Client(h.t.app);
       await c.login('batch_agent', 'batch-agent-pass');
       await c.get('/leads/import');
-      const up = await postMultipart(c, '/leads/import', {}, [{ field: 'file', name: 'batch.csv', data: Buffer.from(leadsCsv(250, { start: 8_000_000 })) }]);
+      const up = await c.multipart('/leads/import', {}, [{ field: 'file', name: 'batch.csv', data: Buffer.from(leadsCsv(250, { start: 8_000_000 })) }]);
       const id = importIdOf(up);
       await c.get(`/leads/import/${id}`);
       await c.post(`/leads/import/${id}/start`);

@@ -17,21 +17,9 @@ const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer 
 
 type Upload = { name: string; data: Buffer; type?: string };
 
-/** Posts a multipart form the way a browser does (fields, files, the page's CSRF token). */
-async function postMultipart(c: Client, url: string, fields: Record<string, string>, files: Record<string, Upload[]> = {}) {
-  if (!c.csrfToken) await c.get('/login');
-  const fd = new FormData();
-  fd.append('_csrf', c.csrfToken);
-  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
-  for (const [k, list] of Object.entries(files)) for (const f of list) fd.append(k, new Blob([new Uint8Array(f.data)], { type: f.type ?? 'application/octet-stream' }), f.name);
-  const req = new Request('http://localhost/', { method: 'POST', body: fd });
-  const payload = Buffer.from(await req.arrayBuffer());
-  const res = await c.app.inject({
-    method: 'POST', url, payload,
-    headers: { 'content-type': req.headers.get('content-type')!, accept: 'text/html', cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
-  });
-  for (const ck of res.cookies as { name: string; value: string }[]) if (ck.value) c.cookies.set(ck.name, ck.value);
-  return res;
+/** A multipart post whose files are given per form field. */
+function postMultipart(c: Client, url: string, fields: Record<string, string>, files: Record<string, Upload[]> = {}) {
+  return c.multipart(url, fields, Object.entries(files).flatMap(([field, list]) => list.map((f) => ({ field, ...f }))));
 }
 
 function storedFiles(dir: string): string[] {

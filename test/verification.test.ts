@@ -3,28 +3,13 @@
 // the agent re-applies; revoking; the history; who may do what; CSRF on the multipart request form.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { LightMyRequestResponse } from 'fastify';
 import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
-import { Client } from './helpers/client.ts';
+import { Client, type FilePart } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
 
 const PDF = Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n', 'latin1');
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(64, 7)]);
 const HTML = Buffer.from('<html><script>alert(1)</script></html>');
-
-interface FilePart { field: string; name: string; data: Buffer }
-
-async function postMultipart(c: Client, url: string, files: FilePart[], opts: { csrf?: boolean; json?: boolean } = {}): Promise<LightMyRequestResponse> {
-  const fd = new FormData();
-  if (opts.csrf !== false) fd.append('_csrf', c.csrfToken);
-  for (const f of files) fd.append(f.field, new Blob([new Uint8Array(f.data)]), f.name);
-  const req = new Request('http://localhost/', { method: 'POST', body: fd });
-  const res = await c.app.inject({
-    method: 'POST', url, payload: Buffer.from(await req.arrayBuffer()),
-    headers: { 'content-type': req.headers.get('content-type')!, accept: opts.json ? 'application/json' : 'text/html', cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
-  });
-  return (c as unknown as { absorb(r: LightMyRequestResponse): LightMyRequestResponse }).absorb(res);
-}
 
 const bothDocuments = [{ field: 'id_document', name: 'паспорт.pdf', data: PDF }, { field: 'agreement', name: 'договір.jpg', data: JPEG }];
 
@@ -48,7 +33,7 @@ for (const kind of databaseKinds()) {
 
     const apply = async (c: Client, files: FilePart[], opts: { csrf?: boolean; json?: boolean } = {}) => {
       await c.get('/verification');
-      return postMultipart(c, '/verification', files, opts);
+      return c.multipart('/verification', {}, files, opts);
     };
     const requests = (agentId: number) => t.app.db.selectFrom('verification_requests').selectAll().where('agent_id', '=', agentId).orderBy('id').execute();
     const user = (id: number) => t.app.db.selectFrom('users').select(['is_verified', 'commission']).where('id', '=', id).executeTakeFirstOrThrow();
@@ -108,7 +93,7 @@ for (const kind of databaseKinds()) {
 
     test('admins do not apply; agents never reach the admin pages or decisions', async () => {
       await admin.get('/profile');
-      assert.equal((await postMultipart(admin, '/verification', bothDocuments)).statusCode, 403);
+      assert.equal((await admin.multipart('/verification', {}, bothDocuments)).statusCode, 403);
       const redirect = await admin.get('/verification');
       assert.equal(redirect.statusCode, 302);
       assert.equal(redirect.headers.location, '/admin/verification');
@@ -198,7 +183,7 @@ for (const kind of databaseKinds()) {
       // Re-apply: both kinds are on file, so a new ID scan alone is enough.
       const page = await anna.get('/verification');
       assert.match(page.body, /Уже є серед ваших документів/);
-      const again = await postMultipart(anna, '/verification', [{ field: 'id_document', name: 'паспорт-2.pdf', data: PDF }]);
+      const again = await anna.multipart('/verification', {}, [{ field: 'id_document', name: 'паспорт-2.pdf', data: PDF }]);
       assert.equal(again.statusCode, 303, again.body.slice(0, 300));
       const all = await requests(annaId);
       assert.deepEqual(all.map((r) => r.status), ['rejected', 'pending']);

@@ -1,6 +1,9 @@
 // A browser-like client over app.inject: keeps cookies, finds the CSRF token on the last page.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 
+/** A file in a multipart form: the form field, the file name the browser sends, the bytes. */
+export interface FilePart { field: string; name: string; data: Uint8Array; type?: string }
+
 export class Client {
   readonly cookies = new Map<string, string>();
   csrfToken = '';
@@ -40,6 +43,20 @@ export class Client {
     return this.absorb(await this.app.inject({
       method: 'POST', url, payload: body,
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', ...this.headers, cookie: this.cookieHeader(), ...opts.headers },
+    }));
+  }
+
+  /** Posts a multipart form (fields and files) the way a browser does, with the page's CSRF token unless csrf: false. */
+  async multipart(url: string, fields: Record<string, string>, files: FilePart[], opts: { csrf?: boolean; json?: boolean } = {}): Promise<LightMyRequestResponse> {
+    if (opts.csrf !== false && !this.csrfToken) await this.get('/login');
+    const fd = new FormData();
+    if (opts.csrf !== false) fd.append('_csrf', this.csrfToken);
+    for (const [k, v] of Object.entries(fields)) fd.append(k, v);
+    for (const f of files) fd.append(f.field, new Blob([new Uint8Array(f.data)], { type: f.type ?? 'application/octet-stream' }), f.name);
+    const req = new Request('http://localhost/', { method: 'POST', body: fd });
+    return this.absorb(await this.app.inject({
+      method: 'POST', url, payload: Buffer.from(await req.arrayBuffer()),
+      headers: { 'content-type': req.headers.get('content-type')!, accept: opts.json ? 'application/json' : 'text/html', ...this.headers, cookie: this.cookieHeader() },
     }));
   }
 
