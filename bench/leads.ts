@@ -43,7 +43,7 @@ import { migrateToLatest } from '../src/db/migrate.ts';
 import type { CurrentUser } from '../src/views/context.ts';
 import { profileDashboard } from './lib/profile.ts';
 import { ADMIN_USERNAME, agentUsername, seedLeads } from './lib/seed.ts';
-import { cleanupRegistry } from './lib/cleanup.ts';
+import { cleanupRegistry, runBench } from './lib/cleanup.ts';
 import { createBenchDatabase } from './lib/database.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -364,12 +364,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  process.stderr.write(`bench:leads failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(code);
+await runBench('bench:leads', main, cleanup);

@@ -53,7 +53,7 @@ import {
   freePort, makeCertificate, missingPrograms, type NginxHandle, ROOT, stackDir, startAppInstance, startNginx, startRedis,
 } from './lib/load-stack.ts';
 import { ADMIN_USERNAME, agentUsername, seedLeads } from './lib/seed.ts';
-import { cleanupRegistry } from './lib/cleanup.ts';
+import { cleanupRegistry, runBench } from './lib/cleanup.ts';
 import { createBenchDatabase } from './lib/database.ts';
 
 const env = process.env;
@@ -356,12 +356,4 @@ function safeList(dir: string): string[] {
   try { return readdirSync(dir); } catch { return []; }
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  process.stderr.write(`bench:load failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(code);
+await runBench('bench:load', main, cleanup);

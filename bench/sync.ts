@@ -62,7 +62,7 @@ import { createLogger, LOG_FILE } from '../src/platform/logging.ts';
 import { type FakeHubSpot, startFakeHubSpot } from '../test/fake-hubspot/server.ts';
 import { type AssociationMode, runBaseline } from './lib/sync-baseline.ts';
 import { seedSync } from './lib/sync-seed.ts';
-import { cleanupRegistry } from './lib/cleanup.ts';
+import { cleanupRegistry, runBench } from './lib/cleanup.ts';
 import { createBenchDatabase } from './lib/database.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -541,12 +541,4 @@ async function main(): Promise<number> {
   return correct ? 0 : 1;
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  process.stderr.write(`bench:sync failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(code);
+await runBench('bench:sync', main, cleanup);

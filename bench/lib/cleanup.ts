@@ -24,3 +24,17 @@ export function cleanupRegistry(step: (msg: string) => void): { cleanups: Cleanu
   }
   return { cleanups, cleanup };
 }
+
+/** Runs a bench's main(), reports a crash, undoes everything it started, and exits with its code. */
+export async function runBench(name: string, main: () => Promise<number>, cleanup: () => Promise<void>): Promise<never> {
+  let code = 1;
+  try {
+    code = await main();
+  } catch (err) {
+    process.stderr.write(`${name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}
+`);
+  } finally {
+    await cleanup();
+  }
+  process.exit(code);
+}
