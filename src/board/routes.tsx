@@ -2,7 +2,7 @@
 // redirect back to the board for the plain form).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireUser } from '../auth/guards.server.ts';
-import { filterSchema, type LeadFilter } from '../dashboard/queries.server.ts';
+import { filterAgents, filterSchema, type LeadFilter } from '../dashboard/queries.server.ts';
 import { loadStages } from '../hubspot/engine.ts';
 import { POINTS } from '../leads/domain.ts';
 import { wantsJson } from '../platform/error-handler.ts';
@@ -24,7 +24,7 @@ export async function boardRoutes(app: FastifyInstance): Promise<void> {
   const render = async (request: FastifyRequest, reply: FastifyReply, filter: LeadFilter, status?: number, error?: string) => {
     const user = requireUser(request);
     const columns = await loadBoard(request.db, user, filter, stages);
-    const agents = user.role === 'admin' ? await request.db.selectFrom('users').select(['id', 'display_name']).where('role', '=', 'agent').orderBy('display_name').execute() : null;
+    const agents = user.role === 'admin' ? await filterAgents(request.db) : null;
     return reply.view((ctx) => <BoardPage ctx={ctx} data={{ columns, stages, filter, agents, error }} />, status);
   };
 

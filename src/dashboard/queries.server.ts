@@ -178,6 +178,11 @@ function pageIds(db: DbLike, user: CurrentUser, f: LeadFilter, offset: number) {
   return ordered(base.select('leads.id').where(filtered(user, f)), f).limit(PAGE_SIZE).offset(offset);
 }
 
+/** The agents an admin can filter the leads by (dashboard and board). */
+export function filterAgents(db: DbLike): Promise<{ id: number; display_name: string }[]> {
+  return db.selectFrom('users').select(['id', 'display_name']).where('role', '=', 'agent').orderBy('display_name').execute();
+}
+
 export type LeadRow = Awaited<ReturnType<ReturnType<typeof listQuery>['execute']>>[number];
 
 /** One page of rows; the total comes from the summary (same filter), so no window count over every row. */

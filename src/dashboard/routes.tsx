@@ -28,7 +28,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     const { cards, charts } = await q.cachedSummary(request.db, user, filter, summaryCache);
     const pageData = await q.page(request.db, user, filter, cards.total);
     const agents = user.role === 'admin'
-      ? await agentsCache.get('agents', () => request.db.selectFrom('users').select(['id', 'display_name']).where('role', '=', 'agent').orderBy('display_name').execute())
+      ? await agentsCache.get('agents', () => q.filterAgents(request.db))
       : null;
     return reply.view((ctx) => <DashboardPage ctx={ctx} data={{ cards, charts, ...pageData, filter, agents }} />);
   });

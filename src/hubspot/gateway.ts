@@ -48,7 +48,7 @@ export interface RequestOptions<S extends z.ZodType = typeof anyJson> {
   search?: boolean;
   okStatuses?: number[];
   schema?: S;
-  /** Once aborted, no further attempt is sent (a sync round whose lease could not be renewed). */
+  /** Once aborted, no further attempt is sent and a backoff wait ends (a sync round that lost its lease, or the process stopping). */
   signal?: AbortSignal;
 }
 
