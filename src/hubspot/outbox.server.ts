@@ -6,19 +6,29 @@ import type { Database, SyncItem } from '../db/schema.ts';
 type DbLike = Kysely<Database> | Transaction<Database>;
 
 export async function enqueueSync(db: DbLike, entityType: 'lead' | 'comment', entityId: number, op: 'upsert' | 'delete' = 'upsert', payload?: Record<string, unknown>): Promise<void> {
-  await db.insertInto('sync_items')
-    .values({ entity_type: entityType, entity_id: entityId, op, payload: payload ? JSON.stringify(payload) : null })
-    .onConflict((oc) => oc.columns(['entity_type', 'entity_id']).doUpdateSet({
-      version: sql`sync_items.version + 1`,
-      op: sql`excluded.op`,
-      payload: sql`coalesce(excluded.payload, sync_items.payload)`,
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: sql`now()`,
-      last_error: null,
-      updated_at: sql`now()`,
-    }))
-    .execute();
+  await enqueueSyncMany(db, entityType, [entityId], op, payload);
+}
+
+/**
+ * Queues the sync of entities, one statement per 1000 (a CSV import's new leads). An entity already
+ * queued is the same row again: its version goes up, so a round holding the older version leaves it due.
+ */
+export async function enqueueSyncMany(db: DbLike, entityType: 'lead' | 'comment', entityIds: number[], op: 'upsert' | 'delete' = 'upsert', payload?: Record<string, unknown>): Promise<void> {
+  for (let i = 0; i < entityIds.length; i += 1000) {
+    await db.insertInto('sync_items')
+      .values(entityIds.slice(i, i + 1000).map((id) => ({ entity_type: entityType, entity_id: id, op, payload: payload ? JSON.stringify(payload) : null })))
+      .onConflict((oc) => oc.columns(['entity_type', 'entity_id']).doUpdateSet({
+        version: sql`sync_items.version + 1`,
+        op: sql`excluded.op`,
+        payload: sql`coalesce(excluded.payload, sync_items.payload)`,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: sql`now()`,
+        last_error: null,
+        updated_at: sql`now()`,
+      }))
+      .execute();
+  }
 }
 
 /**
@@ -159,17 +169,4 @@ export async function retryItems(db: DbLike, ids: number[]): Promise<number> {
 
 export function syncStateFor(db: DbLike, entityType: 'lead' | 'comment', entityId: number) {
   return db.selectFrom('sync_items').selectAll().where('entity_type', '=', entityType).where('entity_id', '=', entityId).executeTakeFirst();
-}
-
-/** enqueueSync for many entities in one statement per 1000 (a CSV import's new leads), same coalescing. */
-export async function enqueueSyncMany(db: DbLike, entityType: 'lead' | 'comment', entityIds: number[]): Promise<void> {
-  for (let i = 0; i < entityIds.length; i += 1000) {
-    await db.insertInto('sync_items')
-      .values(entityIds.slice(i, i + 1000).map((id) => ({ entity_type: entityType, entity_id: id, op: 'upsert' as const, payload: null })))
-      .onConflict((oc) => oc.columns(['entity_type', 'entity_id']).doUpdateSet({
-        version: sql`sync_items.version + 1`, op: sql`excluded.op`, status: 'pending', attempts: 0,
-        next_attempt_at: sql`now()`, last_error: null, updated_at: sql`now()`,
-      }))
-      .execute();
-  }
 }
