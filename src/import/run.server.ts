@@ -9,7 +9,7 @@ import { type AuditChange, recordAudit, recordAuditMany } from '../audit/audit.s
 import type { Db } from '../db/database.ts';
 import type { ImportFailure, LeadImport } from '../db/schema.ts';
 import { enqueueSyncMany } from '../hubspot/outbox.server.ts';
-import { POINTS } from '../leads/domain.ts';
+import { awardMany } from '../points/points.server.ts';
 import type { CurrentUser } from '../views/context.ts';
 import { type CheckedRow, checkRows, expireDrafts, failStaleImports, failureOf, STALE_SECONDS, validateRows } from './imports.server.ts';
 
@@ -81,7 +81,7 @@ export async function runImport(db: Db, importId: number, opts: RunOptions = {})
         }));
         const inserted = await trx.insertInto('leads').values(values).returning(['id', 'created_at']).execute();
         // PostgreSQL returns a multi-row VALUES insert's rows in the order given.
-        await trx.insertInto('points_events').values(inserted.map((l, k) => ({ user_id: values[k]!.agent_id, lead_id: l.id, kind: 'lead_created' as const, points: POINTS.lead_created }))).execute();
+        await awardMany(trx, inserted.map((l, k) => ({ userId: values[k]!.agent_id, leadId: l.id })), 'lead_created');
         await enqueueSyncMany(trx, 'lead', inserted.map((l) => l.id));
         const changes: AuditChange[] = inserted.map((l, k) => ({ action: 'lead.create', entityType: 'lead', entityId: l.id, before: null, after: { id: l.id, ...values[k] } }));
         await recordAuditMany(trx, user, changes);

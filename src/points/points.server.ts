@@ -6,9 +6,14 @@ import { POINTS, type PointsEventKind } from '../leads/domain.ts';
 type DbLike = Kysely<Database> | Transaction<Database>;
 
 export async function award(db: DbLike, userId: number, leadId: number, kind: 'lead_created' | 'deal_closed'): Promise<number> {
-  const points = POINTS[kind];
-  await db.insertInto('points_events').values({ user_id: userId, lead_id: leadId, kind, points }).execute();
-  return points;
+  await awardMany(db, [{ userId, leadId }], kind);
+  return POINTS[kind];
+}
+
+/** The same event for many leads in one statement (a CSV import's new leads). */
+export async function awardMany(db: DbLike, awards: { userId: number; leadId: number }[], kind: 'lead_created' | 'deal_closed'): Promise<void> {
+  if (awards.length === 0) return;
+  await db.insertInto('points_events').values(awards.map((a) => ({ user_id: a.userId, lead_id: a.leadId, kind, points: POINTS[kind] }))).execute();
 }
 
 /**
