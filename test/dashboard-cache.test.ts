@@ -1,5 +1,6 @@
-// The dashboard's cards and charts are cached under the lead version the database keeps per agent
-// (migrations/0012): with a long cache expiry, every change to the leads still shows at once.
+// The dashboard's cards and charts, and its whole rendered body, are cached under the lead version the
+// database keeps per agent (migrations/0012, 0013): with a long cache expiry, every change to the leads —
+// or to an agent's name or admin — still shows at once, and nothing of one request is reused for another.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { KyselyPlugin } from 'kysely';
@@ -8,28 +9,33 @@ import { Client } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
 
 let groupedScans = 0;
-// Counts the summary's grouped scan (the statement the cache exists to avoid).
+let leadReads = 0;
+// Counts the summary's grouped scan (the statement the cache exists to avoid), and every read of leads.
 const counter: KyselyPlugin = {
   transformQuery: (args) => {
-    if (args.node.kind === 'SelectQueryNode' && args.node.groupBy && JSON.stringify(args.node).includes('filter (where is_transferred)')) groupedScans++;
+    const text = JSON.stringify(args.node);
+    if (args.node.kind === 'SelectQueryNode' && args.node.groupBy && text.includes('filter (where is_transferred)')) groupedScans++;
+    if (args.node.kind === 'SelectQueryNode' && text.includes('"name":"leads"')) leadReads++;
     return args.node;
   },
   transformResult: async (args) => args.result,
 };
 
 const total = (html: string) => Number(/data-testid="card-total">(\d+)</.exec(html)?.[1] ?? NaN);
+/** The cached part of the page: what lies inside the dashboard body. */
+const body = (html: string) => html.slice(html.indexOf('data-testid="dashboard-body"'), html.indexOf('</main>'));
 const closed = (html: string) => Number(/data-testid="card-closed">(\d+)</.exec(html)?.[1] ?? NaN);
 
 for (const kind of databaseKinds()) {
   describe(`dashboard figures cache [${kind}]`, () => {
     let t: TestApp;
-    let borisId: number;
+    let borisId: number; let annaId: number; let adminId: number;
     let anna: Client; let boris: Client; let admin: Client;
     before(async () => {
       // An hour: anything seen below within the test was not an expiry.
       t = await startTestApp(kind, { wrapDb: (db) => db.withPlugin(counter), env: { LOGIN_RATE_LIMIT_PER_MINUTE: '1000', DASHBOARD_CACHE_SECONDS: '3600' } });
-      const adminId = await seedUser(t, { username: 'chief', password: 'chief-password-1', role: 'admin' });
-      await seedUser(t, { username: 'anna', password: 'anna-password-1', admin_id: adminId });
+      adminId = await seedUser(t, { username: 'chief', password: 'chief-password-1', role: 'admin' });
+      annaId = await seedUser(t, { username: 'anna', password: 'anna-password-1', admin_id: adminId });
       borisId = await seedUser(t, { username: 'boris', password: 'boris-password-1' });
       anna = new Client(t.app); boris = new Client(t.app); admin = new Client(t.app);
       await anna.login('anna', 'anna-password-1');
@@ -39,9 +45,9 @@ for (const kind of databaseKinds()) {
     after(() => t.close());
 
     let phone = 1000;
-    const create = async (c: Client) => {
+    const create = async (c: Client, dealName = 'Клієнт Кешу') => {
       await c.get('/leads/new');
-      const res = await c.post('/leads', { deal_name: 'Клієнт Кешу', phone: `+38050123${phone++}`, budget: '200к–500к' });
+      const res = await c.post('/leads', { deal_name: dealName, phone: `+38050123${phone++}`, budget: '200к–500к' });
       assert.equal(res.statusCode, 303, res.body.slice(0, 300));
       return Number(/\/leads\/(\d+)/.exec(String(res.headers.location))![1]);
     };
@@ -105,6 +111,74 @@ for (const kind of databaseKinds()) {
       await figures(anna);
       await t.app.db.updateTable('leads').set({ hubspot_stage_label: 'Переговори з кешем' }).where('id', '=', id).execute();
       assert.match(await figures(anna), /Переговори з кешем/);
+    });
+
+    test('an unchanged page is rendered once: a repeat reads no lead and gets the same body', async () => {
+      await create(anna);
+      const first = await figures(anna, '?sort=deal_name');
+      leadReads = 0;
+      const again = await figures(anna, '?sort=deal_name');
+      assert.equal(leadReads, 0, 'the repeat is served from the rendered body');
+      assert.equal(body(again), body(first));
+      await figures(anna, '?sort=deal_name&order=asc');
+      assert.ok(leadReads > 0, 'another order is its own page');
+    });
+
+    test('the cached body keeps every value escaped', async () => {
+      await create(anna, '<script>alert(1)</script> Кеш');
+      for (let i = 0; i < 2; i++) {
+        const html = await figures(anna, '?sort=deal_name&order=asc');
+        assert.match(html, /&lt;script>alert\(1\)&lt;\/script> Кеш/);
+        assert.doesNotMatch(html, /<script>alert/);
+      }
+    });
+
+    test("the CSRF token, flashes and greeting are each request's own, not the cached body's", async () => {
+      await figures(anna);
+      // A second session of the same agent gets the cached body with its own token, which works.
+      const other = new Client(t.app);
+      await other.login('anna', 'anna-password-1');
+      const html = await figures(other);
+      assert.notEqual(other.csrfToken, anna.csrfToken);
+      assert.ok(html.includes(other.csrfToken));
+      assert.ok(!html.includes(anna.csrfToken));
+      const res = await other.post('/leads', { deal_name: 'Клієнт Другої Сесії', phone: `+38050123${phone++}`, budget: '200к–500к' });
+      assert.equal(res.statusCode, 303, res.body.slice(0, 300));
+      // The flash of the lead just saved is shown once, around the body.
+      assert.equal((await figures(other)).includes('alert-success'), true);
+      assert.equal((await figures(other)).includes('alert-success'), false);
+      // Two admins share figures but each is greeted by name.
+      await seedUser(t, { username: 'deputy', password: 'deputy-password-1', role: 'admin', display_name: 'Заступник' });
+      const deputy = new Client(t.app);
+      await deputy.login('deputy', 'deputy-password-1');
+      await figures(admin);
+      assert.match(await figures(deputy), /data-testid="dashboard-hello">Вітаємо, Заступник</);
+      assert.match(await figures(admin), /data-testid="dashboard-hello">Вітаємо, chief</);
+    });
+
+    test('the language is part of the key', async () => {
+      assert.match(await figures(anna), /Всього лідів/);
+      await anna.post('/locale', { locale: 'en', next: '/dashboard' });
+      const english = await figures(anna);
+      assert.match(english, /Total leads/);
+      assert.doesNotMatch(english, /Всього лідів/);
+      await anna.post('/locale', { locale: 'uk', next: '/dashboard' });
+      assert.match(await figures(anna), /Всього лідів/);
+    });
+
+    test("renaming an agent or moving them to another admin shows at once (migrations/0013)", async () => {
+      await create(anna);
+      assert.match(await figures(admin), /<td>anna<\/td>/);
+      const mineBefore = total(await figures(admin, '?agent=mine'));
+      assert.ok(mineBefore > 0);
+      await t.app.db.updateTable('users').set({ display_name: 'Анна Перейменована' }).where('id', '=', annaId).execute();
+      const renamed = await figures(admin);
+      assert.match(renamed, /<td>Анна Перейменована<\/td>/);
+      assert.doesNotMatch(renamed, /<td>anna<\/td>/);
+      await t.app.db.updateTable('users').set({ admin_id: null }).where('id', '=', annaId).execute();
+      assert.equal(total(await figures(admin, '?agent=mine')), 0, "anna is no longer chief's broker");
+      await t.app.db.updateTable('users').set({ admin_id: adminId }).where('id', '=', annaId).execute();
+      assert.equal(total(await figures(admin, '?agent=mine')), mineBefore);
     });
   });
 }

@@ -132,11 +132,12 @@ export async function summaryVersion(db: DbLike, user: CurrentUser): Promise<num
 /**
  * summary() through a cache keyed by the version (read before the figures, so a change committed in
  * between is never cached under the older version): a lead created, edited, moved or deleted changes the
- * version and so the figures at once, on every instance. What the version does not see — an agent moved
- * to another admin ("my brokers"), the 12-week window sliding — is bounded by the cache's expiry.
+ * version and so the figures at once, on every instance; so does renaming an agent or moving them to
+ * another admin ("my brokers", migrations/0013). What the version does not see — the 12-week window
+ * sliding — is bounded by the cache's expiry.
  */
-export async function cachedSummary(db: DbLike, user: CurrentUser, f: LeadFilter, cache: TtlCache<Summary>): Promise<Summary> {
-  const version = await summaryVersion(db, user);
+export async function cachedSummary(db: DbLike, user: CurrentUser, f: LeadFilter, cache: TtlCache<Summary>, knownVersion?: number): Promise<Summary> {
+  const version = knownVersion ?? await summaryVersion(db, user);
   // Admins share figures, except for "my brokers", which depends on who asks.
   const scope = user.role !== 'admin' ? `agent:${user.id}` : f.agent === 'mine' ? `admin:${user.id}` : 'admin';
   const key = `${scope}|${version}|${JSON.stringify({ ...f, page: 0, sort: '', order: '' })}`;

@@ -8,29 +8,39 @@ import { BUDGETS, COUNTRIES, SOURCES, STATUSES } from '../leads/domain.ts';
 import { formatPhone } from '../leads/schemas.ts';
 import { show } from '../leads/views.tsx';
 import { TtlCache } from '../platform/cache.ts';
+import { renderFragment, type TrustedHtml } from '../views/render.ts';
 import { csvLine } from './csv.ts';
 import * as q from './queries.server.ts';
-import { DashboardPage } from './views.tsx';
+import { DashboardBody, DashboardPage } from './views.tsx';
 import { LeaderboardPage } from './leaderboard.tsx';
 
 const EXPORT_BATCH = 1000;
 const EXPORT_MAX_ROWS = 200_000;
 
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
+  const ttlMs = app.config.dashboardCacheSeconds * 1000;
   // Cards and charts are the costly part of the page (grouped scans over every lead in scope); they are
   // cached under the scope's lead version (migrations/0012), so any change to those leads is seen at once.
-  const summaryCache = new TtlCache<q.Summary>(app.config.dashboardCacheSeconds * 1000, 2000);
+  const summaryCache = new TtlCache<q.Summary>(ttlMs, 2000);
+  // The whole body (cards, charts, table) rendered, under the same version: an unchanged dashboard costs
+  // the version read and the page around it (decision 019). ~30 KB an entry.
+  const bodyCache = new TtlCache<TrustedHtml>(ttlMs, 500);
   // The admins' agent filter: a new agent may take DASHBOARD_CACHE_SECONDS to appear in it.
-  const agentsCache = new TtlCache<{ id: number; display_name: string }[]>(app.config.dashboardCacheSeconds * 1000, 1);
+  const agentsCache = new TtlCache<{ id: number; display_name: string }[]>(ttlMs, 1);
   app.get('/dashboard', async (request, reply) => {
     const user = requireUser(request);
     const filter = q.filterSchema.parse(request.query ?? {});
-    const { cards, charts } = await q.cachedSummary(request.db, user, filter, summaryCache);
-    const pageData = await q.page(request.db, user, filter, cards.total);
-    const agents = user.role === 'admin'
-      ? await agentsCache.get('agents', () => q.filterAgents(request.db))
-      : null;
-    return reply.view((ctx) => <DashboardPage ctx={ctx} data={{ cards, charts, ...pageData, filter, agents }} />);
+    const { db, t, locale } = request;
+    // Read before anything it covers, so a change committed meanwhile is never cached under the older one.
+    const version = await q.summaryVersion(db, user);
+    const key = `${user.id}|${user.role}|${user.displayName}|${locale}|${version}|${JSON.stringify(filter)}`;
+    const body = await bodyCache.get(key, async () => {
+      const { cards, charts } = await q.cachedSummary(db, user, filter, summaryCache, version);
+      const pageData = await q.page(db, user, filter, cards.total);
+      const agents = user.role === 'admin' ? await agentsCache.get('agents', () => q.filterAgents(db)) : null;
+      return renderFragment(<DashboardBody ctx={{ t, locale, user }} data={{ cards, charts, ...pageData, filter, agents }} />);
+    });
+    return reply.view((ctx) => <DashboardPage ctx={ctx} body={body} />);
   });
 
   // Streamed in batches, so a large export neither holds the whole table in memory nor one long query.

@@ -3,9 +3,10 @@ import { BUDGETS, COUNTRIES, SOURCES, STATUSES } from '../leads/domain.ts';
 import { formatPhone } from '../leads/schemas.ts';
 import { DEFAULT_STAGES } from '../leads/stages.ts';
 import { show, StatusBadge, toSelect } from '../leads/views.tsx';
-import type { ViewContext } from '../views/context.ts';
+import type { FragmentContext, ViewContext } from '../views/context.ts';
 import type { SelectOption } from '../views/forms.tsx';
 import { AppPage } from '../views/layout.tsx';
+import { TrustedBlock, type TrustedHtml } from '../views/render.ts';
 import type { Cards, Charts, LeadFilter, LeadRow, SortKey } from './queries.server.ts';
 
 export interface DashboardData {
@@ -37,7 +38,7 @@ const CARD_DEFS: { key: keyof Cards; label: MessageKey; icon: string; suffix?: s
   { key: 'conversion', label: 'dashboard.conversion', icon: 'graph-up', suffix: ' %' },
 ];
 
-function SortHeader({ ctx, f, col, label, class: cls }: { ctx: ViewContext; f: LeadFilter; col: SortKey; label: MessageKey; class?: string }) {
+function SortHeader({ ctx, f, col, label, class: cls }: { ctx: FragmentContext; f: LeadFilter; col: SortKey; label: MessageKey; class?: string }) {
   const active = f.sort === col;
   const nextOrder = active && f.order === 'desc' ? 'asc' : 'desc';
   return (
@@ -49,7 +50,7 @@ function SortHeader({ ctx, f, col, label, class: cls }: { ctx: ViewContext; f: L
   );
 }
 
-function FilterSelect({ ctx, name, label, all, value, options }: { ctx: ViewContext; name: string; label: MessageKey; all: MessageKey; value: string | undefined; options: SelectOption[] }) {
+function FilterSelect({ ctx, name, label, all, value, options }: { ctx: FragmentContext; name: string; label: MessageKey; all: MessageKey; value: string | undefined; options: SelectOption[] }) {
   return (
     <div class="col-6 col-md-2">
       <label class="form-label small" for={`flt-${name}`}>{ctx.t(label)}</label>
@@ -72,13 +73,26 @@ function ChartCard({ title, config, testid }: { title: string; config: object; t
   );
 }
 
-export function DashboardPage({ ctx, data }: { ctx: ViewContext; data: DashboardData }) {
+/** The page around the body: the body is rendered ahead (DashboardBody) and may come from a cache. */
+export function DashboardPage({ ctx, body }: { ctx: ViewContext; body: TrustedHtml }) {
+  return (
+    <AppPage ctx={ctx} title={ctx.t('dashboard.title')} actions={<a href="/leads/new" class="btn btn-primary btn-sm"><i class="bi bi-plus-lg" aria-hidden="true"></i> <span class="btn-label">{ctx.t('nav.addLead')}</span></a>}>
+      <TrustedBlock data-testid="dashboard-body" html={body} />
+    </AppPage>
+  );
+}
+
+/**
+ * Cards, charts, filters, table and pages: everything of the dashboard that depends only on the user, the
+ * language, the filter and the leads — so it can be rendered once and reused (routes.tsx).
+ */
+export function DashboardBody({ ctx, data }: { ctx: FragmentContext; data: DashboardData }) {
   const f = data.filter;
   const isAdmin = ctx.user?.role === 'admin';
   const statusLabel = (s: string) => show(ctx, STATUSES, s);
   const charts = data.charts;
   return (
-    <AppPage ctx={ctx} title={ctx.t('dashboard.title')} actions={<a href="/leads/new" class="btn btn-primary btn-sm"><i class="bi bi-plus-lg" aria-hidden="true"></i> <span class="btn-label">{ctx.t('nav.addLead')}</span></a>}>
+    <>
       <p class="text-body-secondary" data-testid="dashboard-hello">{ctx.t('dashboard.hello', { name: ctx.user?.displayName ?? '' })}</p>
       <div class="row g-3 mb-3">
         {CARD_DEFS.map((c) => (
@@ -183,6 +197,6 @@ export function DashboardPage({ ctx, data }: { ctx: ViewContext; data: Dashboard
           </ul></nav>
         </div></div>
       )}
-    </AppPage>
+    </>
   );
 }

@@ -1,12 +1,12 @@
 // Markdown → HTML for knowledge-base articles. The only HTML in the app that is not built by Preact, so
 // it is made safe here and nowhere else: raw HTML is shown as text (html: false), images are off (they
 // would load from anywhere), and a link survives only when it goes to http(s), mailto or a path on this
-// site; every link gets rel="noopener noreferrer nofollow". The result is the branded SafeHtml type,
-// which only this module can make and only ArticleBody (views.tsx) inserts.
+// site; every link gets rel="noopener noreferrer nofollow". The result is TrustedHtml (views/render.ts),
+// which only this module and renderFragment make, and only TrustedBlock inserts.
 import MarkdownIt from 'markdown-it';
+import type { TrustedHtml } from '../views/render.ts';
 
-declare const safe: unique symbol;
-export type SafeHtml = string & { readonly [safe]: true };
+export type SafeHtml = TrustedHtml;
 
 const ALLOWED_SCHEMES = new Set(['http', 'https', 'mailto']);
 
@@ -36,7 +36,7 @@ md.renderer.rules.link_open = (tokens, idx, options, _env, self) => {
 };
 
 export function renderMarkdown(source: string): SafeHtml {
-  return md.render(source) as SafeHtml;
+  return md.render(source) as TrustedHtml;
 }
 
 /** Plain text for search results: the Markdown with its markup stripped, shortened. */

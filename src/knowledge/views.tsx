@@ -3,16 +3,14 @@ import { formatDateTime } from '../platform/i18n.ts';
 import type { ViewContext } from '../views/context.ts';
 import { Field, FormErrorSummary, type FormState, SelectField } from '../views/forms.tsx';
 import { AppPage, CsrfField } from '../views/layout.tsx';
+import { TrustedBlock } from '../views/render.ts';
 import type { ArticleDetail, ArticleListRow, CategoryRow } from './knowledge.server.ts';
 import { plainExcerpt, type SafeHtml } from './markdown.ts';
 import { ARTICLE_MAX, type KnowledgeSearch } from './schemas.ts';
 
-/**
- * THE one place where HTML not built by Preact reaches a page. Only renderMarkdown() (markdown.ts) makes
- * a SafeHtml: raw HTML escaped, unsafe links dropped. Do not add another dangerouslySetInnerHTML.
- */
+/** The article's HTML, made safe by renderMarkdown() (markdown.ts): raw HTML escaped, unsafe links dropped. */
 function ArticleBody({ html }: { html: SafeHtml }) {
-  return <div class="article-body" data-testid="article-body" dangerouslySetInnerHTML={{ __html: html }} />;
+  return <TrustedBlock class="article-body" data-testid="article-body" html={html} />;
 }
 
 export function KnowledgeIndexPage({ ctx, categories, articles, search }: { ctx: ViewContext; categories: CategoryRow[]; articles: ArticleListRow[]; search: KnowledgeSearch }) {

@@ -12,8 +12,8 @@ import { formatPhone } from './schemas.ts';
 import { LeadPropertyLinks, PropertyPicker } from '../properties/lead-views.tsx';
 import type { PropertyChoice } from '../properties/properties.server.ts';
 
-export const toSelect = (ctx: ViewContext, opts: Option[]): SelectOption[] => opts.map((o) => ({ value: o.value, label: ctx.t(o.label) }));
-export const show = (ctx: ViewContext, opts: Option[], value: string | null | undefined): string => {
+export const toSelect = (ctx: Pick<ViewContext, 't'>, opts: Option[]): SelectOption[] => opts.map((o) => ({ value: o.value, label: ctx.t(o.label) }));
+export const show = (ctx: Pick<ViewContext, 't'>, opts: Option[], value: string | null | undefined): string => {
   if (!value) return ctx.t('lead.notSet');
   const key = labelOf(opts, value);
   return key ? ctx.t(key) : value;
@@ -22,7 +22,7 @@ export const show = (ctx: ViewContext, opts: Option[], value: string | null | un
 export interface AgentChoice { id: number; display_name: string; role: 'agent' | 'admin' }
 
 /** The badge: HubSpot's stage label once synced, otherwise a clear "awaiting sync". */
-export function StatusBadge({ ctx, lead }: { ctx: ViewContext; lead: Pick<Lead, 'status' | 'hubspot_stage_label'> }) {
+export function StatusBadge({ ctx, lead }: { ctx: Pick<ViewContext, 't'>; lead: Pick<Lead, 'status' | 'hubspot_stage_label'> }) {
   const colour = lead.status === 'closed' ? 'success' : lead.status === 'qualified' ? 'warning' : lead.status === 'contacted' ? 'info' : 'secondary';
   return lead.hubspot_stage_label
     ? <span class={`badge text-bg-${colour}`} data-testid="status-badge">{lead.hubspot_stage_label}</span>

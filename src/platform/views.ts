@@ -84,7 +84,8 @@ export function registerViews(app: FastifyInstance): void {
       path: pagePath(request),
       requestId: request.id,
     };
-    const html = renderDocument(page(ctx));
+    // Sent as bytes: encoded once, where a string would be scanned for its length and then encoded again.
+    const html = Buffer.from(renderDocument(page(ctx)));
     if (statusCode) this.code(statusCode);
     return this.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
   });

@@ -28,3 +28,9 @@ export interface ViewContext {
   path: string;
   requestId: string;
 }
+
+/**
+ * What a part of a page rendered ahead and cached may depend on (renderFragment): no CSRF token, flash
+ * message or request id, which belong to one request.
+ */
+export type FragmentContext = Pick<ViewContext, 't' | 'locale' | 'user'>;
