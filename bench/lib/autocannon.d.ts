@@ -39,6 +39,8 @@ declare module 'autocannon' {
     method?: string;
     headers?: Record<string, string>;
     body?: string;
+    /** setupRequest may change each request before it is sent (e.g. its path). */
+    requests?: { setupRequest?: (req: { path: string; [key: string]: unknown }) => object }[];
   }
   function autocannon(opts: Options): Promise<Result> & { stop(): void };
   export default autocannon;
