@@ -6,11 +6,12 @@
 // (buildApp, NODE_ENV=production, a pg Pool) and a bare Fastify app, signs in as the heavy agent and as an
 // admin, and runs autocannon (50 connections) against:
 //   bare route · agent /dashboard · agent /dashboard?page=50 · admin /dashboard · admin /dashboard?page=50&sort=deal_name&order=asc
+//   · agent lead list with a different page and sort on every request (no rendered body from the cache)
 // It prints requests/s, p50 and p99 latency, the ratio of requests/s to the bare route, and whether the
 // targets (p99 < 100 ms, ratio ≥ 0.30) are met. For context, not judged: the bare Fastify app serving a
 // page of the same size as each measured page ("vs page": what is left once moving the bytes is
-// accounted for), and the real app's /healthz and /login; then a per-query profile (EXPLAIN ANALYZE, idle server) of
-// the dashboard's SQL, to show which statement dominates. It is a measurement: it exits 0 when targets
+// accounted for), and the real app's /healthz and /login. Then a per-query profile (EXPLAIN ANALYZE, idle
+// server) of the dashboard's SQL, to show which statement dominates. It is a measurement: it exits 0 when targets
 // are missed, and 1 when requests failed under load (non-2xx, errors, timeouts) or the run crashed.
 //
 // Fairness: the app and the bare route each run in their own child process; autocannon runs in this
