@@ -148,15 +148,24 @@ const SORT_COLUMNS: Record<SortKey, string> = {
   created_at: 'leads.created_at', updated_at: 'leads.updated_at', deal_name: 'leads.deal_name', agent: 'users.display_name',
   budget: 'leads.budget', status: 'leads.status', country: 'leads.country', source: 'leads.source',
 };
-const NULLABLE_SORTS = new Set<SortKey>(['country', 'source']);
 
-/** The list's order: the chosen column, then id (so equal values page stably). */
-function ordered<Q extends { orderBy: (...args: any[]) => Q }>(q: Q, f: LeadFilter): Q {
+/** An agent's own list, or an admin's filtered to one agent: every row has the same agent. */
+const oneAgent = (user: CurrentUser, f: LeadFilter) => user.role !== 'admin' || typeof f.agent === 'number';
+
+/**
+ * The list's order: the chosen column, then id (so equal values page stably), every term in the one
+ * direction, so an index (column, id) or (agent_id, column, id) read forwards or backwards serves it
+ * (migrations/0014). A blank country or source is the greatest value: last going up, first going down.
+ * By agent: by name, then agent, then id — within one agent's leads the name never changes, so by id.
+ */
+function sortColumns(user: CurrentUser, f: LeadFilter): string[] {
+  if (f.sort === 'agent') return oneAgent(user, f) ? ['leads.id'] : ['users.display_name', 'leads.agent_id', 'leads.id'];
+  return [SORT_COLUMNS[f.sort], 'leads.id'];
+}
+
+function ordered<Q extends { orderBy: (...args: any[]) => Q }>(q: Q, user: CurrentUser, f: LeadFilter): Q {
   const dir = f.order === 'asc' ? sql`asc` : sql`desc`;
-  // Only nullable columns need "nulls last"; the others keep a plain order so their indexes serve it.
-  return q
-    .orderBy(NULLABLE_SORTS.has(f.sort) ? sql`${sql.ref(SORT_COLUMNS[f.sort])} ${dir} nulls last` : sql`${sql.ref(SORT_COLUMNS[f.sort])} ${dir}`)
-    .orderBy('leads.id', f.order === 'asc' ? 'asc' : 'desc');
+  return sortColumns(user, f).reduce((acc, column) => acc.orderBy(sql`${sql.ref(column)} ${dir}`), q);
 }
 
 export function listQuery(db: DbLike, user: CurrentUser, f: LeadFilter) {
@@ -167,16 +176,17 @@ export function listQuery(db: DbLike, user: CurrentUser, f: LeadFilter) {
       'leads.country', 'leads.source', 'leads.is_transferred', 'leads.possible_duplicate', 'leads.created_at', 'leads.updated_at',
       'leads.agent_id', 'users.display_name as agent_name',
     ])
-    .where(filtered(user, f)), f);
+    .where(filtered(user, f)), user, f);
 }
 
 /**
  * The ids of one page, walked in an index (the users join only when sorting by agent): skipping to a
  * deep page then passes over index entries, not over full rows joined to their agents.
  */
-function pageIds(db: DbLike, user: CurrentUser, f: LeadFilter, offset: number) {
-  const base = f.sort === 'agent' ? db.selectFrom('leads').innerJoin('users', 'users.id', 'leads.agent_id') : db.selectFrom('leads');
-  return ordered(base.select('leads.id').where(filtered(user, f)), f).limit(PAGE_SIZE).offset(offset);
+export function pageIds(db: DbLike, user: CurrentUser, f: LeadFilter, offset: number) {
+  const byName = sortColumns(user, f).includes('users.display_name');
+  const base = byName ? db.selectFrom('leads').innerJoin('users', 'users.id', 'leads.agent_id') : db.selectFrom('leads');
+  return ordered(base.select('leads.id').where(filtered(user, f)), user, f).limit(PAGE_SIZE).offset(offset);
 }
 
 /** The agents an admin can filter the leads by (dashboard and board). */
