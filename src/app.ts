@@ -89,7 +89,7 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   await app.register(fastifyFormbody);
   // Multipart forms are parsed before the guards run, so the CSRF field is checked like any other.
   await app.register(fastifyMultipart, { attachFieldsToBody: true, limits: { fileSize: config.storage.maxBytes, files: 20, fields: 50, parts: 70 } });
-  await registerSecurityHeaders(app);
+  registerSecurityHeaders(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { seedUser, startTestApp, TEST_SECRET, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
+import { securityHeaders } from '../src/platform/security.ts';
 
 const concrete = (url: string) => url.replace(/:[A-Za-z_]+/g, '1').replace(/\*$/, 'x');
 
@@ -61,6 +62,25 @@ for (const kind of databaseKinds()) {
       assert.equal(res.headers['referrer-policy'], 'same-origin');
       assert.equal(res.headers['strict-transport-security'], undefined);
       assert.doesNotMatch(res.body, /<script>|<script [^>]*>[^<]/, 'no inline script in pages');
+    });
+
+    test('every answer carries the security headers: a page, a 404, a static file, JSON; HSTS only in production', async () => {
+      const client = new Client(t.app);
+      const answers = [
+        await client.get('/login'),
+        await client.get('/no/such/page'),
+        await client.get('/static/app.css'),
+        await t.app.inject({ method: 'GET', url: '/healthz' }),
+      ];
+      const want = securityHeaders(false);
+      assert.ok(Object.keys(want).length >= 10, 'helmet set its headers');
+      for (const res of answers) {
+        for (const [name, value] of Object.entries(want)) assert.equal(res.headers[name], value, `${name} on ${res.statusCode}`);
+      }
+      assert.equal(answers[2]!.statusCode, 200, 'the static file exists');
+      assert.equal(want['x-dns-prefetch-control'], 'off');
+      assert.equal(securityHeaders(true)['strict-transport-security'], 'max-age=31536000; includeSubDomains');
+      assert.equal(want['strict-transport-security'], undefined);
     });
 
     test('unknown pages answer a 404 page or JSON', async () => {
