@@ -2,6 +2,7 @@
 // (cards, three charts, one page of rows with its total): no per-row lookups.
 import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
+import { PREPARED } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { TtlCache } from '../platform/cache.ts';
 import { ACTIVE_STATUSES, COUNTRIES, SOURCES, STATUSES, values } from '../leads/domain.ts';
@@ -124,8 +125,8 @@ export async function summary(db: DbLike, user: CurrentUser, f: LeadFilter): Pro
  */
 export async function summaryVersion(db: DbLike, user: CurrentUser): Promise<number> {
   const row = user.role === 'admin'
-    ? await sql<{ v: number }>`select coalesce(sum(version), 0)::bigint as v from lead_versions`.execute(db)
-    : await sql<{ v: number }>`select version as v from lead_versions where agent_id = ${user.id}`.execute(db);
+    ? await sql<{ v: number }>`${sql.raw(PREPARED)} select coalesce(sum(version), 0)::bigint as v from lead_versions`.execute(db)
+    : await sql<{ v: number }>`${sql.raw(PREPARED)} select version as v from lead_versions where agent_id = ${user.id}`.execute(db);
   return Number(row.rows[0]?.v ?? 0);
 }
 

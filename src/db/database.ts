@@ -1,4 +1,5 @@
 // The connection: a pg Pool for a PostgreSQL server (DATABASE_URL), else embedded PGlite under data/.
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -22,6 +23,35 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
 /** The same value parsing for PGlite as for pg. */
 export const PGLITE_PARSERS = { 20: (v: string) => Number(v), 1082: (v: string) => v };
+
+/**
+ * A statement whose text begins with this comment is planned once per connection and then only executed
+ * (a pg named statement): for the few fixed-shape reads made on every request (the session, the
+ * dashboard's version), whose planning cost more than running them (decision 020). The text must not vary
+ * between calls (values go in parameters) and must name its columns: a prepared `select *` fails once a
+ * migration adds a column. PGlite, and any pool not opened here, runs it as an ordinary statement.
+ */
+export const PREPARED = '/* prepared */';
+
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    // A name per text, so a changed statement never meets an older one of the same name on a connection.
+    name = `propart_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+function prepareMarkedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((text: unknown, values?: unknown, callback?: unknown) =>
+    typeof text === 'string' && text.startsWith(PREPARED) && (values === undefined || Array.isArray(values)) && callback === undefined
+      ? query({ name: statementName(text), text, values })
+      : query(text, values, callback)) as typeof client.query;
+}
 
 // Pools opened here, and how to reach their server without the timeouts (see withoutTimeouts).
 const untimed = new WeakMap<Kysely<any>, { url: string; connectTimeoutMs: number }>();
@@ -48,7 +78,10 @@ function openPostgres(config: Config['database'], log: Logger): DatabaseHandle {
   // The pool listens for errors on idle clients only. A checked-out client between two queries (a request's
   // open transaction) whose server goes away emits 'error' with nobody listening, which would end the
   // process; its next query fails instead (→ 503) and the pool discards it on release.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    prepareMarkedStatements(client);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   untimed.set(db, { url: config.url!, connectTimeoutMs: config.connectTimeoutMs });
   return {
