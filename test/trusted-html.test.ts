@@ -6,6 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { h, type VNode } from 'preact';
+import { renderDocument, renderDocumentBytes, renderEncodedFragment, renderFragment, TrustedBlock } from '../src/views/render.ts';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
 
@@ -25,4 +27,18 @@ test('only TrustedBlock inserts raw HTML', () => {
 
 test('only renderFragment and renderMarkdown make TrustedHtml', () => {
   assert.deepEqual(filesWith(/as (TrustedHtml|SafeHtml)\b/), ['knowledge/markdown.ts', 'views/render.ts']);
+});
+
+test('an encoded fragment is sent as the same bytes as its HTML, in its place, and only in a page rendered as bytes', () => {
+  const body = h('section', null, h('p', null, 'Клієнт <b>"&'), h('p', null, '<!--slot:x-->'));
+  const page = (inner: VNode<any>) => h('html', null, h('body', null, h('h1', null, 'Привіт <script>'), inner, h('footer', null, 'кінець')));
+  const asText = renderDocument(page(h(TrustedBlock, { html: renderFragment(body), 'data-testid': 'b' })));
+  const asBytes = renderDocumentBytes(page(h(TrustedBlock, { html: renderEncodedFragment(body), 'data-testid': 'b' })));
+  assert.equal(asBytes.toString('utf8'), asText);
+  assert.match(asText, /&lt;!--slot:x-->/, 'text that looks like a slot is escaped');
+  assert.doesNotMatch(asText, /<script>/);
+  assert.throws(() => renderDocument(page(h(TrustedBlock, { html: renderEncodedFragment(body) }))), /renderDocumentBytes/);
+  // Two fragments, each in its own place.
+  const two = renderDocumentBytes(h('div', null, h(TrustedBlock, { html: renderEncodedFragment(h('i', null, 'один')) }), 'між', h(TrustedBlock, { html: renderEncodedFragment(h('i', null, 'два')) })));
+  assert.equal(two.toString('utf8'), '<!doctype html><div><div><i>один</i></div>між<div><i>два</i></div></div>');
 });

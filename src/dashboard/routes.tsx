@@ -8,7 +8,7 @@ import { BUDGETS, COUNTRIES, SOURCES, STATUSES } from '../leads/domain.ts';
 import { formatPhone } from '../leads/schemas.ts';
 import { show } from '../leads/views.tsx';
 import { TtlCache } from '../platform/cache.ts';
-import { renderFragment, type TrustedHtml } from '../views/render.ts';
+import { type EncodedHtml, renderEncodedFragment } from '../views/render.ts';
 import { csvLine } from './csv.ts';
 import * as q from './queries.server.ts';
 import { DashboardBody, DashboardPage } from './views.tsx';
@@ -23,8 +23,8 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   // cached under the scope's lead version (migrations/0012), so any change to those leads is seen at once.
   const summaryCache = new TtlCache<q.Summary>(ttlMs, 2000);
   // The whole body (cards, charts, table) rendered, under the same version: an unchanged dashboard costs
-  // the version read and the page around it (decision 019). ~30 KB an entry.
-  const bodyCache = new TtlCache<TrustedHtml>(ttlMs, 500);
+  // the version read and the page around it (decision 019). ~30 KB an entry, kept as UTF-8 bytes.
+  const bodyCache = new TtlCache<EncodedHtml>(ttlMs, 500);
   // The admins' agent filter: a new agent may take DASHBOARD_CACHE_SECONDS to appear in it.
   const agentsCache = new TtlCache<{ id: number; display_name: string }[]>(ttlMs, 1);
   app.get('/dashboard', async (request, reply) => {
@@ -38,7 +38,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
       const { cards, charts } = await q.cachedSummary(db, user, filter, summaryCache, version);
       const pageData = await q.page(db, user, filter, cards.total);
       const agents = user.role === 'admin' ? await agentsCache.get('agents', () => q.filterAgents(db)) : null;
-      return renderFragment(<DashboardBody ctx={{ t, locale, user }} data={{ cards, charts, ...pageData, filter, agents }} />);
+      return renderEncodedFragment(<DashboardBody ctx={{ t, locale, user }} data={{ cards, charts, ...pageData, filter, agents }} />);
     });
     return reply.view((ctx) => <DashboardPage ctx={ctx} body={body} />);
   });

@@ -6,7 +6,7 @@ import { show, StatusBadge, toSelect } from '../leads/views.tsx';
 import type { FragmentContext, ViewContext } from '../views/context.ts';
 import type { SelectOption } from '../views/forms.tsx';
 import { AppPage } from '../views/layout.tsx';
-import { TrustedBlock, type TrustedHtml } from '../views/render.ts';
+import { type EncodedHtml, TrustedBlock } from '../views/render.ts';
 import type { Cards, Charts, LeadFilter, LeadRow, SortKey } from './queries.server.ts';
 
 export interface DashboardData {
@@ -74,7 +74,7 @@ function ChartCard({ title, config, testid }: { title: string; config: object; t
 }
 
 /** The page around the body: the body is rendered ahead (DashboardBody) and may come from a cache. */
-export function DashboardPage({ ctx, body }: { ctx: ViewContext; body: TrustedHtml }) {
+export function DashboardPage({ ctx, body }: { ctx: ViewContext; body: EncodedHtml }) {
   return (
     <AppPage ctx={ctx} title={ctx.t('dashboard.title')} actions={<a href="/leads/new" class="btn btn-primary btn-sm"><i class="bi bi-plus-lg" aria-hidden="true"></i> <span class="btn-label">{ctx.t('nav.addLead')}</span></a>}>
       <TrustedBlock data-testid="dashboard-body" html={body} />

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Locale } from '../db/schema.ts';
 import type { Flash, FlashType, ViewContext } from '../views/context.ts';
-import { renderDocument } from '../views/render.ts';
+import { renderDocumentBytes } from '../views/render.ts';
 import { DEFAULT_LOCALE, isLocale, isMessageKey, type MessageKey, translator } from './i18n.ts';
 
 export const LOCALE_COOKIE = 'propart_lang';
@@ -84,8 +84,9 @@ export function registerViews(app: FastifyInstance): void {
       path: pagePath(request),
       requestId: request.id,
     };
-    // Sent as bytes: encoded once, where a string would be scanned for its length and then encoded again.
-    const html = Buffer.from(renderDocument(page(ctx)));
+    // Sent as bytes: encoded once, where a string would be scanned for its length and then encoded again;
+    // a part encoded ahead (EncodedHtml, from a cache) is copied in as it is.
+    const html = renderDocumentBytes(page(ctx));
     if (statusCode) this.code(statusCode);
     return this.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
   });
