@@ -158,7 +158,8 @@ async function login(base: string, username: string): Promise<string> {
   });
   const sid = cookiesOf(res).get('propart_sid');
   if (res.status !== 303 || !sid) throw new Error(`POST /login as ${username}: status ${res.status}, no session cookie`);
-  return `propart_sid=${sid}`;
+  // Both cookies, as a browser sends them: without its CSRF cookie every page would mint a new secret.
+  return `propart_csrf=${cookiesOf(res).get('propart_csrf') ?? csrfCookie}; propart_sid=${sid}`;
 }
 
 // ---- measuring ----
