@@ -1,4 +1,4 @@
-// The per-request reads (the session, the dashboard's version) are pg named statements: planned once per
+// The per-request read (the session, with the dashboard's lead version on the dashboard) is a pg named statement: planned once per
 // connection, then only executed (src/db/database.ts, PREPARED; decision 020). PostgreSQL server only:
 // PGlite runs them as ordinary statements, which every other suite covers.
 import assert from 'node:assert/strict';
@@ -18,16 +18,18 @@ describe('prepared statements [postgres]', { skip: !process.env.TEST_DATABASE_UR
 
   const prepared = async () => (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(t.app.db)).rows;
 
-  test('the session lookup and the version read are prepared once, then only executed', async () => {
+  test('the session lookup is prepared once per shape, then only executed; the dashboard reads the lead version with it', async () => {
     const c = new Client(t.app);
     assert.equal((await c.login('prep_agent', 'prep-agent-password')).statusCode, 303);
-    for (let i = 0; i < 3; i++) assert.equal((await c.get('/dashboard')).statusCode, 200);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await c.get('/dashboard')).statusCode, 200);
+      assert.equal((await c.get('/profile')).statusCode, 200);
+    }
     const rows = await prepared();
     const session = rows.filter((r) => /from sessions s join users u/.test(r.statement));
-    const version = rows.filter((r) => /from lead_versions where agent_id/.test(r.statement));
-    assert.equal(session.length, 1, 'one session statement on the connection');
-    assert.equal(version.length, 1, 'one version statement on the connection');
-    assert.match(session[0]!.name, /^propart_[0-9a-f]{24}$/);
+    assert.equal(session.length, 2, 'one statement per shape on the connection');
+    assert.equal(session.filter((r) => /as lead_version/.test(r.statement)).length, 1, 'the dashboard\'s lookup brings the lead version');
+    for (const r of session) assert.match(r.name, /^propart_[0-9a-f]{24}$/);
     // Ordinary statements are not kept on the connection.
     assert.ok(rows.every((r) => r.statement.startsWith('/* prepared */')), rows.map((r) => r.statement.slice(0, 40)).join(' | '));
   });

@@ -2,7 +2,6 @@
 // (cards, three charts, one page of rows with its total): no per-row lookups.
 import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
-import { PREPARED } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { TtlCache } from '../platform/cache.ts';
 import { ACTIVE_STATUSES, COUNTRIES, SOURCES, STATUSES, values } from '../leads/domain.ts';
@@ -120,25 +119,13 @@ export async function summary(db: DbLike, user: CurrentUser, f: LeadFilter): Pro
 }
 
 /**
- * The version of the leads a user's figures are computed from, kept by the database (migrations/0012):
- * an agent's own, or for an admin the sum over all agents, which grows whenever any of them does.
- */
-export async function summaryVersion(db: DbLike, user: CurrentUser): Promise<number> {
-  const row = user.role === 'admin'
-    ? await sql<{ v: number }>`${sql.raw(PREPARED)} select coalesce(sum(version), 0)::bigint as v from lead_versions`.execute(db)
-    : await sql<{ v: number }>`${sql.raw(PREPARED)} select version as v from lead_versions where agent_id = ${user.id}`.execute(db);
-  return Number(row.rows[0]?.v ?? 0);
-}
-
-/**
- * summary() through a cache keyed by the version (read before the figures, so a change committed in
+ * summary() through a cache keyed by the lead version (request.leadVersion, read with the session before the figures, so a change committed in
  * between is never cached under the older version): a lead created, edited, moved or deleted changes the
  * version and so the figures at once, on every instance; so does renaming an agent or moving them to
  * another admin ("my brokers", migrations/0013). What the version does not see — the 12-week window
  * sliding — is bounded by the cache's expiry.
  */
-export async function cachedSummary(db: DbLike, user: CurrentUser, f: LeadFilter, cache: TtlCache<Summary>, knownVersion?: number): Promise<Summary> {
-  const version = knownVersion ?? await summaryVersion(db, user);
+export async function cachedSummary(db: DbLike, user: CurrentUser, f: LeadFilter, cache: TtlCache<Summary>, version: number): Promise<Summary> {
   // Admins share figures, except for "my brokers", which depends on who asks.
   const scope = user.role !== 'admin' ? `agent:${user.id}` : f.agent === 'mine' ? `admin:${user.id}` : 'admin';
   const key = `${scope}|${version}|${JSON.stringify({ ...f, page: 0, sort: '', order: '' })}`;

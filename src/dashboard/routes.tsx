@@ -27,12 +27,14 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   const bodyCache = new TtlCache<EncodedHtml>(ttlMs, 500);
   // The admins' agent filter: a new agent may take DASHBOARD_CACHE_SECONDS to appear in it.
   const agentsCache = new TtlCache<{ id: number; display_name: string }[]>(ttlMs, 1);
-  app.get('/dashboard', async (request, reply) => {
+  app.get('/dashboard', { config: { leadVersion: true } }, async (request, reply) => {
     const user = requireUser(request);
     const filter = q.filterSchema.parse(request.query ?? {});
     const { db, t, locale } = request;
-    // Read before anything it covers, so a change committed meanwhile is never cached under the older one.
-    const version = await q.summaryVersion(db, user);
+    // The lead version, read with the session (route config leadVersion): before anything it covers, so a
+    // change committed meanwhile is never cached under the older one.
+    const version = request.leadVersion;
+    if (version === null) throw new Error('the lead version is read with the session on this route');
     const key = `${user.id}|${user.role}|${user.displayName}|${locale}|${version}|${JSON.stringify(filter)}`;
     const body = await bodyCache.get(key, async () => {
       const { cards, charts } = await q.cachedSummary(db, user, filter, summaryCache, version);
