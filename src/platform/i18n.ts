@@ -29,11 +29,19 @@ export function translator(locale: Locale): Translate {
 }
 
 const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+// Formatting is slow (a microsecond a call, two calls a row of the lead list) and the same leads' dates are
+// shown again and again: texts are kept, up to a bound.
+const formattedDates = new Map<string, string>();
+const FORMATTED_DATES_MAX = 20_000;
 
 /** A date and time as people in Kyiv read it, in the UI language. */
 export function formatDateTime(locale: Locale, value: Date | string | null | undefined, withTime = true): string {
   if (!value) return '';
+  const date = typeof value === 'string' ? new Date(value) : value;
   const key = `${locale}:${withTime}`;
+  const textKey = `${key}:${date.getTime()}`;
+  let text = formattedDates.get(textKey);
+  if (text !== undefined) return text;
   let fmt = dateTimeFormats.get(key);
   if (!fmt) {
     fmt = new Intl.DateTimeFormat(locale === 'uk' ? 'uk-UA' : 'en-GB', {
@@ -42,5 +50,8 @@ export function formatDateTime(locale: Locale, value: Date | string | null | und
     });
     dateTimeFormats.set(key, fmt);
   }
-  return fmt.format(typeof value === 'string' ? new Date(value) : value);
+  text = fmt.format(date);
+  if (formattedDates.size >= FORMATTED_DATES_MAX) formattedDates.clear();
+  formattedDates.set(textKey, text);
+  return text;
 }
