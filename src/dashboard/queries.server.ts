@@ -159,10 +159,10 @@ function ordered<Q extends { orderBy: (...args: any[]) => Q }>(q: Q, user: Curre
 export function listQuery(db: DbLike, user: CurrentUser, f: LeadFilter) {
   return ordered(db.selectFrom('leads')
     .innerJoin('users', 'users.id', 'leads.agent_id')
+    // What the table shows, and no more: every value read is parsed (the CSV export adds the email).
     .select([
-      'leads.id', 'leads.deal_name', 'leads.phone', 'leads.email', 'leads.budget', 'leads.status', 'leads.hubspot_stage_label',
-      'leads.country', 'leads.source', 'leads.is_transferred', 'leads.possible_duplicate', 'leads.created_at', 'leads.updated_at',
-      'leads.agent_id', 'users.display_name as agent_name',
+      'leads.id', 'leads.deal_name', 'leads.phone', 'leads.budget', 'leads.status', 'leads.hubspot_stage_label',
+      'leads.country', 'leads.source', 'leads.possible_duplicate', 'leads.created_at', 'users.display_name as agent_name',
     ])
     .where(filtered(user, f)), user, f);
 }

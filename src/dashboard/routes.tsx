@@ -59,7 +59,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
       ])}`;
       const ctx = { t, locale } as Parameters<typeof show>[0];
       for (let offset = 0; offset < EXPORT_MAX_ROWS; offset += EXPORT_BATCH) {
-        const batch = await q.listQuery(db, user, filter).limit(EXPORT_BATCH).offset(offset).execute();
+        const batch = await q.listQuery(db, user, filter).select('leads.email').limit(EXPORT_BATCH).offset(offset).execute();
         let chunk = '';
         for (const r of batch) {
           chunk += csvLine([

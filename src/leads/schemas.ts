@@ -14,9 +14,10 @@ export function normalisePhone(input: string): string | null {
 }
 
 // Formatting parses the number against the metadata each time (a noticeable share of rendering a lead
-// list); the same few thousand numbers are shown over and over, so the results are remembered.
+// list); the same numbers are shown over and over, so the results are remembered — enough of them for an
+// admin paging through every lead (~100 bytes each).
 const formatted = new Map<string, string>();
-const FORMATTED_MAX = 10_000;
+const FORMATTED_MAX = 50_000;
 
 export function formatPhone(e164: string | null | undefined): string {
   if (!e164) return '';
