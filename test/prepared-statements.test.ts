@@ -34,12 +34,16 @@ describe('prepared statements [postgres]', { skip: !process.env.TEST_DATABASE_UR
     assert.ok(rows.every((r) => r.statement.startsWith('/* prepared */')), rows.map((r) => r.statement.slice(0, 40)).join(' | '));
   });
 
-  test('a signed-in user stays signed in after a migration adds a column to users, and a deactivated one is out at once', async () => {
+  test('a signed-in user stays signed in while a migration adds a column to users or changes the type of one it reads; a deactivated one is out at once', async () => {
     const c = new Client(t.app);
     await c.login('prep_agent', 'prep-agent-password');
     assert.equal((await c.get('/dashboard')).statusCode, 200);
     await sql`alter table users add column prep_extra text`.execute(t.app.db);
     assert.equal((await c.get('/dashboard')).statusCode, 200);
+    // A column it reads changes type: PostgreSQL refuses the prepared statement once ("cached plan must not
+    // change result type"); the lookup is prepared again under a new name, and no request fails.
+    await sql`alter table users alter column email type varchar(320)`.execute(t.app.db);
+    for (let i = 0; i < 3; i++) assert.equal((await c.get('/dashboard')).statusCode, 200);
     await t.app.db.updateTable('users').set({ is_active: false }).where('username', '=', 'prep_agent').execute();
     const out = await c.get('/dashboard');
     assert.equal(out.statusCode, 302);

@@ -28,29 +28,44 @@ export const PGLITE_PARSERS = { 20: (v: string) => Number(v), 1082: (v: string) 
  * A statement whose text begins with this comment is planned once per connection and then only executed
  * (a pg named statement): for the few fixed-shape reads made on every request (the session, the
  * dashboard's version), whose planning cost more than running them (decision 020). The text must not vary
- * between calls (values go in parameters) and must name its columns: a prepared `select *` fails once a
- * migration adds a column. PGlite, and any pool not opened here, runs it as an ordinary statement.
+ * between calls (values go in parameters), must name its columns (a prepared `select *` fails once a
+ * migration adds a column) and must run outside a transaction: when a migration changes the type of a
+ * column it returns, it is prepared again under a new name and retried. PGlite, and any pool not opened
+ * here, runs it as an ordinary statement.
  */
 export const PREPARED = '/* prepared */';
 
 const statementNames = new Map<string, string>();
+let statementGeneration = 0;
 
 function statementName(text: string): string {
   let name = statementNames.get(text);
   if (!name) {
     // A name per text, so a changed statement never meets an older one of the same name on a connection.
-    name = `propart_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    name = `propart_${createHash('sha256').update(`${statementGeneration}:${text}`).digest('hex').slice(0, 24)}`;
     statementNames.set(text, name);
   }
   return name;
 }
 
+/** PostgreSQL's answer when a migration changed what a prepared statement returns (a column's type). */
+const isResultTypeChanged = (err: unknown) => (err as { code?: string })?.code === '0A000' && /cached plan must not change result type/.test(String((err as Error).message));
+
 function prepareMarkedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  client.query = ((text: unknown, values?: unknown, callback?: unknown) =>
-    typeof text === 'string' && text.startsWith(PREPARED) && (values === undefined || Array.isArray(values)) && callback === undefined
-      ? query({ name: statementName(text), text, values })
-      : query(text, values, callback)) as typeof client.query;
+  client.query = ((text: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof text !== 'string' || !text.startsWith(PREPARED) || !(values === undefined || Array.isArray(values)) || callback !== undefined) {
+      return query(text, values, callback);
+    }
+    return (query({ name: statementName(text), text, values }) as Promise<unknown>).catch((err: unknown) => {
+      if (!isResultTypeChanged(err)) throw err;
+      // Every connection prepares the statements again under new names (the old ones are left unused).
+      // Marked statements run outside transactions, so the retry is not refused as "transaction aborted".
+      statementGeneration++;
+      statementNames.clear();
+      return query({ name: statementName(text), text, values });
+    });
+  }) as typeof client.query;
 }
 
 // Pools opened here, and how to reach their server without the timeouts (see withoutTimeouts).
