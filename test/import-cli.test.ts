@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, sql } from 'kysely';
 import type { Db } from '../src/db/database.ts';
-import { PGLITE_PARSERS } from '../src/db/database.ts';
+import { PGLITE_OPTIONS } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { failStaleImports } from '../src/import/imports.server.ts';
 import { TEST_SECRET } from './helpers/app.ts';
@@ -37,7 +37,7 @@ async function target(kind: DbKind, dir: string): Promise<Target> {
   if (kind === 'pglite') {
     const folder = path.join(dir, 'data', 'pglite');
     const open = async () => {
-      const pglite = await PGlite.create(folder, { parsers: PGLITE_PARSERS });
+      const pglite = await PGlite.create(folder, PGLITE_OPTIONS);
       const db = new Kysely<never>({ dialect: new PGliteDialect({ pglite }) }) as unknown as Db;
       return { db, close: async () => { await db.destroy(); if (!pglite.closed) await pglite.close(); } };
     };

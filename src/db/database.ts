@@ -1,6 +1,7 @@
 // The connection: a pg Pool for a PostgreSQL server (DATABASE_URL), else embedded PGlite under data/.
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -23,6 +24,12 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
 /** The same value parsing for PGlite as for pg. */
 export const PGLITE_PARSERS = { 20: (v: string) => Number(v), 1082: (v: string) => v };
+
+/**
+ * How every PGlite database is opened: pg's value parsing, and the extensions the migrations create
+ * (pg_trgm: the lead search's indexes, migrations/0015) — a PGlite opened without them cannot use them.
+ */
+export const PGLITE_OPTIONS = { parsers: PGLITE_PARSERS, extensions: { pg_trgm } };
 
 /**
  * A statement whose text begins with this comment is planned once per connection and then only executed
@@ -129,7 +136,7 @@ export async function withoutTimeouts<T>(db: Kysely<any>, fn: (db: Kysely<any>) 
 async function openPglite(config: Config['database'], log: Logger): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   mkdirSync(config.pgliteDir, { recursive: true });
-  const pglite = await PGlite.create(config.pgliteDir, { parsers: PGLITE_PARSERS });
+  const pglite = await PGlite.create(config.pgliteDir, PGLITE_OPTIONS);
   log.info({ dir: config.pgliteDir }, 'using the embedded database (PGlite)');
   return wrapPglite(pglite, config);
 }

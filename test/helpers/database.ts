@@ -9,7 +9,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import type { Config } from '../../src/config.ts';
-import { type DatabaseHandle, openDatabase, PGLITE_PARSERS, wrapPglite } from '../../src/db/database.ts';
+import { type DatabaseHandle, openDatabase, PGLITE_OPTIONS, wrapPglite } from '../../src/db/database.ts';
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrate.ts';
 
 export type DbKind = 'pglite' | 'postgres';
@@ -29,7 +29,7 @@ let pgliteTemplate: Promise<Blob> | null = null;
 async function pgliteTemplateBlob(): Promise<Blob> {
   const file = path.join(tmpdir(), `propart-pglite-template-${migrationsFingerprint()}.tar.gz`);
   if (existsSync(file)) return new Blob([readFileSync(file)]);
-  const pglite = await PGlite.create();
+  const pglite = await PGlite.create(PGLITE_OPTIONS);
   const db = new Kysely<any>({ dialect: new (await import('kysely')).PGliteDialect({ pglite }) });
   await migrateToLatest(db);
   const blob = await pglite.dumpDataDir('gzip');
@@ -96,7 +96,7 @@ export interface TestDatabase {
 export async function createTestDatabase(kind: DbKind, overrides: Partial<Config['database']> = {}): Promise<TestDatabase> {
   if (kind === 'pglite') {
     pgliteTemplate ??= pgliteTemplateBlob();
-    const pglite = await PGlite.create({ loadDataDir: await pgliteTemplate, parsers: PGLITE_PARSERS });
+    const pglite = await PGlite.create({ loadDataDir: await pgliteTemplate, ...PGLITE_OPTIONS });
     const handle = await wrapPglite(pglite, { statementTimeoutMs: overrides.statementTimeoutMs ?? 5000 });
     return { handle, close: () => handle.close() };
   }
