@@ -15,7 +15,14 @@ test('TtlCache serves a value until it expires, shares concurrent loads, forgets
   await assert.rejects(cache.get('bad', async () => { throw new Error('x'); }));
   assert.equal(await cache.get('bad', async () => 7), 7, 'a failed load is not cached');
   for (const k of ['a', 'b', 'c', 'd']) await cache.get(k, load);
-  assert.ok((cache as unknown as { entries: Map<string, unknown> }).entries.size <= 3);
+  const keys = () => [...(cache as unknown as { entries: Map<string, unknown> }).entries.keys()];
+  assert.deepEqual(keys(), ['b', 'c', 'd'], 'bounded: the oldest go first');
+  await cache.get('b', load);
+  await cache.get('e', load);
+  assert.deepEqual(keys(), ['c', 'd', 'e'], 'a hit does not refresh an entry: the oldest stored goes');
+  await new Promise((r) => setTimeout(r, 60));
+  await cache.get('f', load);
+  assert.deepEqual(keys(), ['f'], 'expired entries are dropped by the next miss');
   const off = new TtlCache<number>(0, 3);
   const before = loads;
   assert.equal(await off.get('k', load), before + 1);

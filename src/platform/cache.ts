@@ -13,8 +13,12 @@ export class TtlCache<V> {
     const now = Date.now();
     const hit = this.entries.get(key);
     if (hit && hit.expires > now) return hit.value;
-    if (this.entries.size >= this.maxEntries) {
-      for (const [k, e] of this.entries) if (e.expires <= now || this.entries.size >= this.maxEntries) this.entries.delete(k);
+    // Entries are kept in the order they were stored, so the oldest (first to expire) are at the front:
+    // a miss removes those that expired and, when full, the oldest — not a walk over every entry.
+    this.entries.delete(key);
+    for (const [k, e] of this.entries) {
+      if (e.expires > now && this.entries.size < this.maxEntries) break;
+      this.entries.delete(k);
     }
     const value = load();
     this.entries.set(key, { expires: now + this.ttlMs, value });
