@@ -33,12 +33,12 @@ export const PGLITE_OPTIONS = { parsers: PGLITE_PARSERS, extensions: { pg_trgm }
 
 /**
  * A statement whose text begins with this comment is planned once per connection and then only executed
- * (a pg named statement): for the few fixed-shape reads made on every request (the session, the
- * dashboard's version), whose planning cost more than running them (decision 020). The text must not vary
- * between calls (values go in parameters), must name its columns (a prepared `select *` fails once a
- * migration adds a column) and must run outside a transaction: when a migration changes the type of a
- * column it returns, it is prepared again under a new name and retried. PGlite, and any pool not opened
- * here, runs it as an ordinary statement.
+ * (a pg named statement): for the few fixed-shape reads made on every request (the session lookup, which
+ * on the dashboard also brings the lead version), whose planning cost more than running them (decision
+ * 020). The text must not vary between calls (values go in parameters), must name its columns (a prepared
+ * `select *` fails once a migration adds a column) and must run outside a transaction: when a migration
+ * changes the type of a column it returns, it is prepared again under a new name and retried. PGlite, and
+ * any pool not opened here, runs it as an ordinary statement.
  */
 export const PREPARED = '/* prepared */';
 
