@@ -10,7 +10,12 @@ const REPLACED = [
   ['leads_source_idx', 'leads (source)', 'leads (source, id)'],
   ['leads_country_idx', 'leads (country)', 'leads (country, id)'],
   ['leads_updated_idx', 'leads (updated_at desc)', 'leads (updated_at desc, id desc)'],
-  ['leads_agent_status_idx', 'leads (agent_id, status)', 'leads (agent_id, status, id)'],
+  // Still carrying the columns the agent's figures read, so they stay index-only scans (migrations/0004).
+  [
+    'leads_agent_status_idx',
+    'leads (agent_id, status) include (is_transferred, source, hubspot_stage_label)',
+    'leads (agent_id, status, id) include (is_transferred, source, hubspot_stage_label)',
+  ],
 ] as const;
 
 const ADDED = [

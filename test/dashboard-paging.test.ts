@@ -82,6 +82,9 @@ for (const kind of databaseKinds()) {
         }
       });
       assert.deepEqual(sorts, []);
+      // Replacing the agent's status index kept what makes the agent's figures index-only scans (0004).
+      const def = await sql<{ indexdef: string }>`select indexdef from pg_indexes where indexname = 'leads_agent_status_idx'`.execute(t.app.db);
+      assert.match(def.rows[0]!.indexdef, /\(agent_id, status, id\) INCLUDE \(is_transferred, source, hubspot_stage_label\)/);
     });
 
     test('a search is served by indexes, trigram ones for name and phone (migrations/0015), and finds what it should', async () => {
