@@ -119,11 +119,11 @@ export async function summary(db: DbLike, user: CurrentUser, f: LeadFilter): Pro
 }
 
 /**
- * summary() through a cache keyed by the lead version (request.leadVersion, read with the session before the figures, so a change committed in
- * between is never cached under the older version): a lead created, edited, moved or deleted changes the
- * version and so the figures at once, on every instance; so does renaming an agent or moving them to
- * another admin ("my brokers", migrations/0013). What the version does not see — the 12-week window
- * sliding — is bounded by the cache's expiry.
+ * summary() through a cache keyed by the lead version (request.leadVersion, read with the session before
+ * the figures, so a change committed in between is never cached under the older version): a lead
+ * created, edited, moved or deleted changes the version and so the figures at once, on every instance; so
+ * does renaming an agent or moving them to another admin ("my brokers", migrations/0013). What the version
+ * does not see — the 12-week window sliding — is bounded by the cache's expiry.
  */
 export async function cachedSummary(db: DbLike, user: CurrentUser, f: LeadFilter, cache: TtlCache<Summary>, version: number): Promise<Summary> {
   // Admins share figures, except for "my brokers", which depends on who asks.

@@ -23,7 +23,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
 /** The same value parsing for PGlite as for pg. */
-export const PGLITE_PARSERS = { 20: (v: string) => Number(v), 1082: (v: string) => v };
+const PGLITE_PARSERS = { 20: (v: string) => Number(v), 1082: (v: string) => v };
 
 /**
  * How every PGlite database is opened: pg's value parsing, and the extensions the migrations create

@@ -1,6 +1,7 @@
 // Lead input rules. Phones are parsed with libphonenumber-js and stored as E.164.
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
+import { BoundedMemo } from '../platform/cache.ts';
 import {
   BUDGETS, COUNTRIES, LANGUAGES, MESSENGERS, OBJECT_TYPES, PROPERTY_TYPES, PURCHASE_GOALS, REFUSAL_REASONS, SOURCES, STATUSES, values,
 } from './domain.ts';
@@ -16,18 +17,11 @@ export function normalisePhone(input: string): string | null {
 // Formatting parses the number against the metadata each time (a noticeable share of rendering a lead
 // list); the same numbers are shown over and over, so the results are remembered — enough of them for an
 // admin paging through every lead (~100 bytes each).
-const formatted = new Map<string, string>();
-const FORMATTED_MAX = 50_000;
+const formatted = new BoundedMemo<string>(50_000);
 
 export function formatPhone(e164: string | null | undefined): string {
   if (!e164) return '';
-  let shown = formatted.get(e164);
-  if (shown === undefined) {
-    shown = parsePhoneNumberFromString(e164)?.formatInternational() ?? e164;
-    if (formatted.size >= FORMATTED_MAX) formatted.clear();
-    formatted.set(e164, shown);
-  }
-  return shown;
+  return formatted.get(e164, () => parsePhoneNumberFromString(e164)?.formatInternational() ?? e164);
 }
 
 const blankToNull = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? null : typeof v === 'string' ? v.trim() : v);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TtlCache } from './cache.ts';
+import { BoundedMemo, TtlCache } from './cache.ts';
 
 test('TtlCache serves a value until it expires, shares concurrent loads, forgets failures, stays bounded', async () => {
   let loads = 0;
@@ -27,4 +27,17 @@ test('TtlCache serves a value until it expires, shares concurrent loads, forgets
   const before = loads;
   assert.equal(await off.get('k', load), before + 1);
   assert.equal(await off.get('k', load), before + 2, 'ttl 0 never caches');
+});
+
+test('BoundedMemo computes once per key and forgets everything when its bound is reached', () => {
+  let computed = 0;
+  const memo = new BoundedMemo<string>(2);
+  const get = (k: string) => memo.get(k, () => `${k}${++computed}`);
+  assert.equal(get('a'), 'a1');
+  assert.equal(get('a'), 'a1', 'kept');
+  assert.equal(get('b'), 'b2');
+  assert.equal(get('c'), 'c3', 'the bound reached: forgotten, then kept');
+  assert.equal(get('a'), 'a4', 'computed again after the reset');
+  assert.throws(() => memo.get('x', () => { throw new Error('bad'); }), /bad/);
+  assert.equal(get('x'), 'x5', 'a failed computation is not kept');
 });

@@ -1,4 +1,5 @@
-// A small in-process cache with expiry and a size bound; concurrent misses for one key share one load.
+// Small in-process caches: TtlCache (expiry and a size bound; concurrent misses for one key share one load)
+// and BoundedMemo (results of a slow pure computation, up to a bound).
 export class TtlCache<V> {
   private readonly entries = new Map<string, { expires: number; value: Promise<V> }>();
   private readonly ttlMs: number;
@@ -23,6 +24,28 @@ export class TtlCache<V> {
     const value = load();
     this.entries.set(key, { expires: now + this.ttlMs, value });
     value.catch(() => this.entries.delete(key));
+    return value;
+  }
+}
+
+/**
+ * Results of a slow, pure computation (formatting) kept by key, for values shown again and again; when
+ * the bound is reached everything is forgotten at once, which is cheaper than tracking age per entry.
+ */
+export class BoundedMemo<V> {
+  private readonly entries = new Map<string, V>();
+  private readonly maxEntries: number;
+  constructor(maxEntries: number) {
+    this.maxEntries = maxEntries;
+  }
+
+  get(key: string, compute: () => V): V {
+    let value = this.entries.get(key);
+    if (value === undefined) {
+      value = compute();
+      if (this.entries.size >= this.maxEntries) this.entries.clear();
+      this.entries.set(key, value);
+    }
     return value;
   }
 }

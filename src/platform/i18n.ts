@@ -2,6 +2,7 @@
 import { en } from '../views/i18n/en.ts';
 import { type MessageKey, uk } from '../views/i18n/uk.ts';
 import type { Locale } from '../db/schema.ts';
+import { BoundedMemo } from './cache.ts';
 
 export type { MessageKey };
 export const LOCALES: readonly Locale[] = ['uk', 'en'];
@@ -31,17 +32,10 @@ export function translator(locale: Locale): Translate {
 const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
 // Formatting is slow (a microsecond a call, two calls a row of the lead list) and the same leads' dates are
 // shown again and again: texts are kept, up to a bound.
-const formattedDates = new Map<string, string>();
-const FORMATTED_DATES_MAX = 20_000;
+const formattedDates = new BoundedMemo<string>(20_000);
 
-/** A date and time as people in Kyiv read it, in the UI language. */
-export function formatDateTime(locale: Locale, value: Date | string | null | undefined, withTime = true): string {
-  if (!value) return '';
-  const date = typeof value === 'string' ? new Date(value) : value;
+function dateTimeFormat(locale: Locale, withTime: boolean): Intl.DateTimeFormat {
   const key = `${locale}:${withTime}`;
-  const textKey = `${key}:${date.getTime()}`;
-  let text = formattedDates.get(textKey);
-  if (text !== undefined) return text;
   let fmt = dateTimeFormats.get(key);
   if (!fmt) {
     fmt = new Intl.DateTimeFormat(locale === 'uk' ? 'uk-UA' : 'en-GB', {
@@ -50,8 +44,12 @@ export function formatDateTime(locale: Locale, value: Date | string | null | und
     });
     dateTimeFormats.set(key, fmt);
   }
-  text = fmt.format(date);
-  if (formattedDates.size >= FORMATTED_DATES_MAX) formattedDates.clear();
-  formattedDates.set(textKey, text);
-  return text;
+  return fmt;
+}
+
+/** A date and time as people in Kyiv read it, in the UI language. */
+export function formatDateTime(locale: Locale, value: Date | string | null | undefined, withTime = true): string {
+  if (!value) return '';
+  const date = typeof value === 'string' ? new Date(value) : value;
+  return formattedDates.get(`${locale}:${withTime}:${date.getTime()}`, () => dateTimeFormat(locale, withTime).format(date));
 }
