@@ -57,6 +57,7 @@ const envSchema = z.object({
   HUBSPOT_PULL_INTERVAL_SECONDS: int(60, 0),
   SYNC_WORKER: z.enum(['in-process', 'off']).default('in-process'),
   DASHBOARD_CACHE_SECONDS: int(10, 0),
+  SESSION_CACHE: bool.default(true),
   METRICS_TOKEN: z.string().min(16).optional().or(z.literal('').transform(() => undefined)),
   WORKER_METRICS_PORT: int(0, 0),
   STORAGE_DIR: z.string().optional(),
@@ -110,6 +111,8 @@ export interface Config {
   redisUrl?: string;
   /** How old the agency-wide dashboard figures shown to admins may be (0 = always live). */
   dashboardCacheSeconds: number;
+  /** Dashboards may read the session from memory kept current by PostgreSQL's notifications (decision 023). */
+  sessionCache: boolean;
   /** Bearer token for /metrics; without it only loopback callers may scrape. */
   metricsToken: string | null;
   /** `npm run worker` serves /metrics on 127.0.0.1 at this port (0 = off). */
@@ -224,6 +227,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): LoadedConfi
     },
     redisUrl: env.REDIS_URL,
     dashboardCacheSeconds: env.DASHBOARD_CACHE_SECONDS,
+    sessionCache: env.SESSION_CACHE,
     metricsToken: env.METRICS_TOKEN ?? null,
     workerMetricsPort: env.WORKER_METRICS_PORT,
     storage: {

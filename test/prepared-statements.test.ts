@@ -11,7 +11,8 @@ describe('prepared statements [postgres]', { skip: !process.env.TEST_DATABASE_UR
   let t: TestApp;
   before(async () => {
     // One connection, so the statements prepared by requests are visible to the test's own queries.
-    t = await startTestApp('postgres', { dbOverrides: { poolMax: 1 } });
+    // Every request reads its session from the database here (test/session-cache.test.ts covers the memory).
+    t = await startTestApp('postgres', { dbOverrides: { poolMax: 1 }, env: { SESSION_CACHE: 'false' } });
     await seedUser(t, { username: 'prep_agent', password: 'prep-agent-password' });
   });
   after(() => t?.close());

@@ -13,6 +13,11 @@ export type Db = Kysely<Database>;
 export interface DatabaseHandle {
   db: Db;
   kind: 'postgres' | 'pglite';
+  /**
+   * A new connection outside the pool, without timeouts, for a long-lived LISTEN (the session cache,
+   * decision 023); absent on PGlite.
+   */
+  listenerClient?: () => pg.Client;
   /** Pool figures for metrics; zeros on PGlite. */
   poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -109,6 +114,7 @@ function openPostgres(config: Config['database'], log: Logger): DatabaseHandle {
   return {
     db,
     kind: 'postgres',
+    listenerClient: () => new pg.Client({ connectionString: config.url, connectionTimeoutMillis: config.connectTimeoutMs, keepAlive: true, application_name: 'propart_session_cache' }),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };

@@ -1,12 +1,15 @@
 // Server-side sessions in PostgreSQL. The cookie holds a random token; the table holds its sha256.
 // Every request re-checks the user, so deactivating or locking someone ends their session at once.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { PREPARED } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { CurrentUser } from '../views/context.ts';
+import { BoundedMemo } from './cache.ts';
 import { Forbidden, Unauthorized } from './errors.ts';
+import { SAFE_METHODS } from './security.ts';
+import { type CachedSession, FRESH_COOKIE, FRESH_SECONDS, SessionCache, SessionCacheListener } from './session-cache.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -14,6 +17,16 @@ declare module 'fastify' {
     allowDuringTwoFactorEnrolment?: boolean;
     /** Read the user's lead version (request.leadVersion) with the session: one round trip, not two. */
     leadVersion?: boolean;
+    /**
+     * A GET that may take the session (and lead version) from the instance's memory, kept current by the
+     * database's notifications, instead of reading it (decision 023). Only for pages read again and again
+     * (the dashboard); every state change reads the database.
+     */
+    sessionCache?: boolean;
+  }
+  interface FastifyInstance {
+    /** The in-memory sessions (decision 023); null on PGlite or with SESSION_CACHE=false. */
+    sessionCache: { state: SessionCache; listener: SessionCacheListener } | null;
   }
   interface FastifyRequest {
     /**
@@ -35,14 +48,17 @@ const TOUCH_EVERY_MS = 60_000;
 
 type DbLike = Kysely<Database> | Transaction<Database>;
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const hashToken = (token: string) => hash('sha256', token, 'hex');
+// The hashes of the tokens seen lately: hashing is a few µs of every request (the raw tokens kept here are
+// in this process's memory anyway, on every request that carries one).
+const tokenHashes = new BoundedMemo<string>(10_000);
 
 function isStaticPath(url: string): boolean {
   return url.startsWith('/static/') || url.startsWith('/vendor/') || url === '/healthz' || url === '/readyz' || url === '/favicon.ico';
 }
 
 interface SessionRow {
-  sid: string; last_seen_at: Date; id: number; username: string; display_name: string; email: string;
+  sid: string; expires_at: Date; last_seen_at: Date; id: number; username: string; display_name: string; email: string;
   role: CurrentUser['role']; must_change_password: boolean; has_2fa: boolean; lead_version?: number | null;
 }
 
@@ -55,7 +71,7 @@ const LEAD_VERSION = sql`, case when u.role = 'admin' then (select coalesce(sum(
  * every request, so prepared (planned once per connection; planning this join cost three times its running).
  */
 const sessionLookup = (id: string, idleMinutes: number, withLeadVersion: boolean) => sql<SessionRow>`${sql.raw(PREPARED)}
-  select s.id as sid, s.last_seen_at, u.id, u.username, u.display_name, u.email, u.role, u.must_change_password,
+  select s.id as sid, s.expires_at, s.last_seen_at, u.id, u.username, u.display_name, u.email, u.role, u.must_change_password,
     exists (select 1 from user_totp t where t.user_id = u.id and t.enabled_at is not null) as has_2fa${withLeadVersion ? LEAD_VERSION : sql``}
   from sessions s join users u on u.id = s.user_id
   where s.id = ${id} and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => ${idleMinutes})
@@ -67,28 +83,80 @@ export function registerSessions(app: FastifyInstance): void {
   app.decorateRequest('sessionId', null);
   app.decorateRequest('leadVersion', null);
 
+  const cache = app.config.sessionCache && app.database.listenerClient
+    ? { state: new SessionCache(), listener: null as unknown as SessionCacheListener }
+    : null;
+  if (cache) {
+    cache.listener = new SessionCacheListener(cache.state, app.database.listenerClient!, app.log);
+    cache.listener.start();
+    app.addHook('onClose', async () => cache.listener.stop());
+  }
+  app.decorate('sessionCache', cache);
+
+  const signIn = (request: FastifyRequest, s: CachedSession) => {
+    request.sessionId = s.sid;
+    request.user = { ...s.user };
+    if (adminTwoFactorRequired && s.user.role === 'admin' && !s.hasTwoFactor) enrolmentPending.add(request);
+  };
+
   app.addHook('onRequest', async (request, reply) => {
     if (isStaticPath(request.url)) return;
     const token = request.cookies[SESSION_COOKIE];
     if (!token) return;
-    const id = hashToken(token);
-    const withLeadVersion = request.routeOptions.config.leadVersion === true;
+    const id = tokenHashes.get(token, () => hashToken(token));
+    const config = request.routeOptions.config;
+    const withLeadVersion = config.leadVersion === true;
+    const cached = cache !== null && config.sessionCache === true && (request.method === 'GET' || request.method === 'HEAD')
+      && request.cookies[FRESH_COOKIE] === undefined;
+    if (cached) {
+      const hit = cache.state.get(id);
+      const now = Date.now();
+      // Expired, or due for its last-use update: the database decides (and records the use).
+      if (hit && hit.expiresAt > now && now - hit.lastSeenAt < TOUCH_EVERY_MS) {
+        signIn(request, hit);
+        if (withLeadVersion) request.leadVersion = cache.state.leadVersion(hit.user);
+        return;
+      }
+    }
+    const epoch = cache?.state.epoch() ?? 0;
     const row = (await sessionLookup(id, sessionIdleMinutes, withLeadVersion).execute(app.db)).rows[0];
     if (!row) {
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return;
     }
-    request.sessionId = row.sid;
-    if (withLeadVersion) request.leadVersion = Number(row.lead_version ?? 0);
-    request.user = {
-      id: row.id, username: row.username, displayName: row.display_name, email: row.email, role: row.role,
-      mustChangePassword: row.must_change_password,
+    const session: CachedSession = {
+      sid: row.sid,
+      user: {
+        id: row.id, username: row.username, displayName: row.display_name, email: row.email, role: row.role,
+        mustChangePassword: row.must_change_password,
+      },
+      hasTwoFactor: row.has_2fa,
+      expiresAt: new Date(row.expires_at).getTime(),
+      lastSeenAt: new Date(row.last_seen_at).getTime(),
     };
-    if (adminTwoFactorRequired && row.role === 'admin' && !row.has_2fa) enrolmentPending.add(request);
-    if (Date.now() - new Date(row.last_seen_at).getTime() > TOUCH_EVERY_MS) {
+    signIn(request, session);
+    if (withLeadVersion) request.leadVersion = Number(row.lead_version ?? 0);
+    if (Date.now() - session.lastSeenAt > TOUCH_EVERY_MS) {
       await app.db.updateTable('sessions').set({ last_seen_at: sql`now()` }).where('id', '=', row.sid).execute();
+      session.lastSeenAt = Date.now();
     }
+    if (cached) cache.state.put(session, epoch);
   });
+
+  // A state change has been committed when this runs (the request transaction commits in an earlier
+  // onSend hook). This instance answers from memory again only once it has heard of it; and the user's
+  // next reads skip the in-memory sessions for a few seconds, longer than another instance may lag
+  // behind: the page after "saved" shows what was saved, whichever instance serves it (decision 023).
+  if (cache) {
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (SAFE_METHODS.has(request.method)) return payload;
+      cache.listener.wrote();
+      if (request.sessionId || request.cookies[SESSION_COOKIE]) {
+        reply.setCookie(FRESH_COOKIE, '1', { path: '/', httpOnly: true, sameSite: 'lax', secure: app.config.isProduction, maxAge: FRESH_SECONDS });
+      }
+      return payload;
+    });
+  }
 
   // Uploads are read into memory before the route's guards run: refuse them from anyone not signed in
   // before a single byte of the body is read.

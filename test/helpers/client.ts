@@ -6,6 +6,8 @@ export interface FilePart { field: string; name: string; data: Uint8Array; type?
 
 export class Client {
   readonly cookies = new Map<string, string>();
+  /** When a cookie set with Max-Age or Expires stops being sent, as a browser would (ms since the epoch). */
+  readonly cookieExpiry = new Map<string, number>();
   csrfToken = '';
   lastHtml = '';
   readonly app: FastifyInstance;
@@ -16,6 +18,8 @@ export class Client {
   }
 
   private cookieHeader(): string {
+    const now = Date.now();
+    for (const [name, at] of this.cookieExpiry) if (at <= now) { this.cookies.delete(name); this.cookieExpiry.delete(name); }
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
@@ -23,6 +27,9 @@ export class Client {
     for (const c of res.cookies as { name: string; value: string; expires?: Date; maxAge?: number }[]) {
       if (c.value === '' || (c.expires && c.expires.getTime() < Date.now()) || c.maxAge === 0) this.cookies.delete(c.name);
       else this.cookies.set(c.name, c.value);
+      if (c.maxAge) this.cookieExpiry.set(c.name, Date.now() + c.maxAge * 1000);
+      else if (c.expires) this.cookieExpiry.set(c.name, c.expires.getTime());
+      else this.cookieExpiry.delete(c.name);
     }
     if ((res.headers['content-type'] ?? '').toString().includes('text/html')) {
       this.lastHtml = res.body;

@@ -1,0 +1,202 @@
+// The dashboard's session read from the instance's memory, kept current by PostgreSQL's notifications
+// (src/platform/session-cache.ts, migrations/0016, decision 023). PostgreSQL server only: PGlite reads
+// every session from the database, which every other suite covers.
+//
+// Changes "from another process" are made here with the test's own statements, which no request of this
+// instance sees; `settle()` waits until everything committed before it has been heard (a heartbeat sent
+// after the change came back) — what a moment of real time gives an instance in production.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { type KyselyPlugin, sql } from 'kysely';
+import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { Client } from './helpers/client.ts';
+
+let sessionReads = 0;
+const counter: KyselyPlugin = {
+  transformQuery: (args) => {
+    if (JSON.stringify(args.node).includes('from sessions s join users u')) sessionReads++;
+    return args.node;
+  },
+  transformResult: async (args) => args.result,
+};
+
+const total = (html: string) => Number(/data-testid="card-total">(\d+)</.exec(html)?.[1] ?? NaN);
+
+describe('session cache [postgres]', { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL' }, () => {
+  let t: TestApp;
+  let bossId: number; let olenaId: number; let petroId: number;
+  before(async () => {
+    t = await startTestApp('postgres', { wrapDb: (db) => db.withPlugin(counter), env: { LOGIN_RATE_LIMIT_PER_MINUTE: '1000', DASHBOARD_CACHE_SECONDS: '3600' } });
+    bossId = await seedUser(t, { username: 'boss', password: 'boss-password-1', role: 'admin' });
+    olenaId = await seedUser(t, { username: 'olena', password: 'olena-password-1', display_name: 'Олена', admin_id: bossId });
+    petroId = await seedUser(t, { username: 'petro', password: 'petro-password-1' });
+  });
+  after(() => t?.close());
+
+  const cache = () => t.app.sessionCache!;
+  /** Waits until the instance has heard everything committed so far (connecting first if it must). */
+  const settle = async () => {
+    for (let i = 0; i < 200; i++) {
+      try {
+        await cache().listener.sync();
+        return;
+      } catch {
+        await sleep(50);
+      }
+    }
+    throw new Error('the session cache never caught up');
+  };
+  /** A user whose last state change was over FRESH_SECONDS ago (the browser dropped the cookie). */
+  const later = (c: Client) => {
+    c.cookies.delete('propart_fresh');
+    c.cookieExpiry.delete('propart_fresh');
+    return c;
+  };
+  const signedIn = async (username: string, password: string) => {
+    const c = new Client(t.app);
+    assert.equal((await c.login(username, password)).statusCode, 303);
+    return later(c);
+  };
+  const dashboard = async (c: Client) => {
+    const before = sessionReads;
+    const res = await c.get('/dashboard');
+    return { res, read: sessionReads - before };
+  };
+  let phone = 100;
+  const insertLead = (agentId: number) => t.app.db.insertInto('leads')
+    .values({ agent_id: agentId, deal_name: 'Клієнт з іншого процесу', phone: `+380507770${phone++}`, budget: 'до 200к' }).execute();
+
+  test('a dashboard seen again is answered from memory, without reading the session; other pages still read it', async () => {
+    assert.ok(cache(), 'on by default on a PostgreSQL server');
+    const c = await signedIn('olena', 'olena-password-1');
+    await settle();
+    const first = await dashboard(c);
+    assert.equal(first.res.statusCode, 200);
+    assert.equal(first.read, 1, 'the first one reads the session');
+    for (let i = 0; i < 3; i++) {
+      const again = await dashboard(c);
+      assert.equal(again.res.statusCode, 200);
+      assert.equal(again.read, 0, 'from memory');
+      assert.match(again.res.body, /data-testid="dashboard-hello">Вітаємо, Олена</);
+    }
+    const before = sessionReads;
+    assert.equal((await c.get('/profile')).statusCode, 200);
+    assert.equal(sessionReads - before, 1, 'a page that did not opt in reads the session');
+  });
+
+  test('every change a kept session depends on, made by another process, ends or updates it once heard', async () => {
+    const c = await signedIn('olena', 'olena-password-1');
+    await settle();
+    await dashboard(c);
+    assert.equal((await dashboard(c)).read, 0);
+
+    await t.app.db.updateTable('users').set({ display_name: 'Олена Петрівна' }).where('id', '=', olenaId).execute();
+    await settle();
+    const renamed = await dashboard(c);
+    assert.equal(renamed.read, 1, 'the rename made the session read again');
+    assert.match(renamed.res.body, /Вітаємо, Олена Петрівна</);
+
+    await t.app.db.updateTable('users').set({ role: 'admin' }).where('id', '=', olenaId).execute();
+    await settle();
+    assert.match((await dashboard(c)).res.body, /href="\/admin\/users"/, 'promoted: the admin menu shows');
+    await t.app.db.updateTable('users').set({ role: 'agent' }).where('id', '=', olenaId).execute();
+    await settle();
+    assert.doesNotMatch((await dashboard(c)).res.body, /href="\/admin\/users"/, 'demoted: it is gone');
+    assert.equal((await dashboard(c)).read, 0);
+
+    await t.app.db.updateTable('users').set({ is_active: false }).where('id', '=', olenaId).execute();
+    await settle();
+    const out = await dashboard(c);
+    assert.equal(out.res.statusCode, 302, 'deactivated: signed out');
+    assert.match(String(out.res.headers.location), /^\/login/);
+    await t.app.db.updateTable('users').set({ is_active: true }).where('id', '=', olenaId).execute();
+
+    const d = await signedIn('olena', 'olena-password-1');
+    await settle();
+    await dashboard(d);
+    assert.equal((await dashboard(d)).read, 0);
+    await t.app.db.updateTable('users').set({ locked_until: new Date(Date.now() + 600_000) }).where('id', '=', olenaId).execute();
+    await settle();
+    assert.equal((await dashboard(d)).res.statusCode, 302, 'locked: signed out');
+    await t.app.db.updateTable('users').set({ locked_until: null }).where('id', '=', olenaId).execute();
+
+    const e = await signedIn('olena', 'olena-password-1');
+    await settle();
+    await dashboard(e);
+    assert.equal((await dashboard(e)).read, 0);
+    await t.app.db.deleteFrom('sessions').where('user_id', '=', olenaId).execute();
+    await settle();
+    assert.equal((await dashboard(e)).res.statusCode, 302, 'signed out everywhere: out here too');
+  });
+
+  test('leads written by another process show once heard, still without reading the session', async () => {
+    const agent = await signedIn('petro', 'petro-password-1');
+    const boss = await signedIn('boss', 'boss-password-1');
+    await settle();
+    const agentBefore = total((await dashboard(agent)).res.body);
+    const bossBefore = total((await dashboard(boss)).res.body);
+    await insertLead(petroId);
+    await settle();
+    const a = await dashboard(agent);
+    const b = await dashboard(boss);
+    assert.equal(total(a.res.body), agentBefore + 1);
+    assert.equal(total(b.res.body), bossBefore + 1, "the admin's version is the sum over every agent");
+    assert.equal(a.read + b.read, 0, 'the versions came with the notices');
+  });
+
+  test('a change made through this instance is seen at once by every user of it', async () => {
+    const agent = await signedIn('petro', 'petro-password-1');
+    const boss = await signedIn('boss', 'boss-password-1');
+    await settle();
+    const bossBefore = total((await dashboard(boss)).res.body);
+    assert.equal((await dashboard(boss)).read, 0);
+    await agent.get('/leads/new');
+    const created = await agent.post('/leads', { deal_name: 'Клієнт цього процесу', phone: '+380507771234', budget: 'до 200к' });
+    assert.equal(created.statusCode, 303, created.body.slice(0, 300));
+    // No settle: the instance itself holds its answers from memory until it has heard of its own commit.
+    const after = await dashboard(boss);
+    assert.equal(total(after.res.body), bossBefore + 1);
+  });
+
+  test("a state change answers with a short-lived cookie; while the browser sends it, the user's pages read the database", async () => {
+    const c = await signedIn('petro', 'petro-password-1');
+    await settle();
+    await dashboard(c);
+    assert.equal((await dashboard(c)).read, 0);
+    await c.get('/leads/new');
+    const res = await c.post('/leads', { deal_name: 'Свіжий Клієнт', phone: '+380507775678', budget: 'до 200к' });
+    const fresh = (res.cookies as { name: string; maxAge?: number; httpOnly?: boolean }[]).find((k) => k.name === 'propart_fresh');
+    assert.ok(fresh, 'set on the answer to the POST');
+    assert.equal(fresh.maxAge, 5);
+    assert.equal(fresh.httpOnly, true);
+    await settle();
+    const next = await dashboard(c);
+    assert.equal(next.read, 1, 'read from the database while the cookie lives');
+    assert.match(next.res.body, /Свіжий Клієнт/);
+    assert.equal((await dashboard(later(c))).read, 0, 'then from memory again');
+  });
+
+  test('a lost connection answers nothing from memory; changes made meanwhile count; it listens again by itself', async () => {
+    const agent = await signedIn('petro', 'petro-password-1');
+    const c = await signedIn('olena', 'olena-password-1');
+    await settle();
+    await dashboard(agent);
+    await dashboard(c);
+    assert.equal((await dashboard(agent)).read, 0);
+    const killed = await sql<{ ok: boolean }>`select pg_terminate_backend(pid) as ok from pg_stat_activity
+      where application_name = 'propart_session_cache' and datname = current_database()`.execute(t.app.db);
+    assert.equal(killed.rows.length, 1, 'one listening connection per instance');
+    for (let i = 0; i < 100 && cache().state.live(); i++) await sleep(20);
+    assert.equal(cache().state.live(), false);
+    const meanwhile = await dashboard(agent);
+    assert.equal(meanwhile.res.statusCode, 200);
+    assert.equal(meanwhile.read, 1, 'the session is read from the database');
+    await t.app.db.updateTable('users').set({ is_active: false }).where('id', '=', olenaId).execute();
+    assert.equal((await dashboard(c)).res.statusCode, 302, 'a deactivation while not listening is seen at once');
+    await t.app.db.updateTable('users').set({ is_active: true }).where('id', '=', olenaId).execute();
+    await settle();
+    await dashboard(agent);
+    assert.equal((await dashboard(agent)).read, 0, 'listening again');
+  });
+});
