@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { h, type VNode } from 'preact';
-import { renderDocument, renderDocumentBytes, renderEncodedFragment, renderFragment, TrustedBlock } from '../src/views/render.ts';
+import { fillPageTemplate, renderDocument, renderDocumentBytes, renderEncodedFragment, renderFragment, renderPageTemplate, TrustedBlock } from '../src/views/render.ts';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
 
@@ -41,4 +41,18 @@ test('an encoded fragment is sent as the same bytes as its HTML, in its place, a
   // Two fragments, each in its own place.
   const two = renderDocumentBytes(h('div', null, h(TrustedBlock, { html: renderEncodedFragment(h('i', null, 'один')) }), 'між', h(TrustedBlock, { html: renderEncodedFragment(h('i', null, 'два')) })));
   assert.equal(two.toString('utf8'), '<!doctype html><div><div><i>один</i></div>між<div><i>два</i></div></div>');
+});
+
+test("a page rendered ahead (PageTemplate) gets each request's token in every place, and is otherwise the page itself", () => {
+  const body = renderEncodedFragment(h('p', null, 'Клієнт <b>"&'));
+  const page = (token: string) => h('html', null,
+    h('head', null, h('meta', { name: 'csrf-token', content: token })),
+    h('body', null, h(TrustedBlock, { html: body }), h('form', null, h('input', { type: 'hidden', name: '_csrf', value: token })), 'кінець'));
+  const template = renderPageTemplate(page);
+  for (const token of ['tok-1_A', 'tok-2_B']) {
+    const filled = fillPageTemplate(template, token).toString('utf8');
+    assert.equal(filled, renderDocumentBytes(page(token)).toString('utf8'));
+    assert.equal(filled.split(token).length - 1, 2, 'in the meta tag and the form');
+  }
+  assert.throws(() => fillPageTemplate(template, 'x"><script>'), /CSRF token/, 'anything but a token is refused, never inserted');
 });

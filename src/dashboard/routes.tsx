@@ -7,8 +7,9 @@ import { leaderboard } from '../points/points.server.ts';
 import { BUDGETS, COUNTRIES, SOURCES, STATUSES } from '../leads/domain.ts';
 import { formatPhone } from '../leads/schemas.ts';
 import { show } from '../leads/views.tsx';
-import { TtlCache } from '../platform/cache.ts';
-import { type EncodedHtml, renderEncodedFragment } from '../views/render.ts';
+import { BoundedMemo, TtlCache } from '../platform/cache.ts';
+import { pagePath, pageTemplate } from '../platform/views.ts';
+import { type EncodedHtml, type PageTemplate, renderEncodedFragment } from '../views/render.ts';
 import { csvLine } from './csv.ts';
 import * as q from './queries.server.ts';
 import { DashboardBody, DashboardPage } from './views.tsx';
@@ -22,27 +23,35 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   // Cards and charts are the costly part of the page (grouped scans over every lead in scope); they are
   // cached under the scope's lead version (migrations/0012), so any change to those leads is seen at once.
   const summaryCache = new TtlCache<q.Summary>(ttlMs, 2000);
-  // The whole body (cards, charts, table) rendered, under the same version: an unchanged dashboard costs
-  // the version read and the page around it (decision 019). ~30 KB an entry, kept as UTF-8 bytes.
-  const bodyCache = new TtlCache<EncodedHtml>(ttlMs, 500);
+  // The whole body (cards, charts, table) rendered, under the same version (decision 019), and the whole
+  // page around it but the CSRF token (decision 023): an unchanged dashboard costs the session (from the
+  // instance's memory, or one statement) and the token. ~60 KB an entry, kept as UTF-8 bytes.
+  const pageCache = new TtlCache<{ body: EncodedHtml; page: PageTemplate }>(ttlMs, 500);
+  // The filter as parsed from each query string seen (pure; the same few are asked again and again).
+  const filters = new BoundedMemo<{ filter: q.LeadFilter; key: string }>(1000);
   // The admins' agent filter: a new agent may take DASHBOARD_CACHE_SECONDS to appear in it.
   const agentsCache = new TtlCache<{ id: number; display_name: string }[]>(ttlMs, 1);
-  app.get('/dashboard', { config: { leadVersion: true } }, async (request, reply) => {
+  app.get('/dashboard', { config: { leadVersion: true, sessionCache: true } }, async (request, reply) => {
     const user = requireUser(request);
-    const filter = q.filterSchema.parse(request.query ?? {});
+    const query = request.url.indexOf('?');
+    const { filter, key: filterKey } = filters.get(query < 0 ? '' : request.url.slice(query), () => {
+      const parsed = q.filterSchema.parse(request.query ?? {});
+      return { filter: parsed, key: JSON.stringify(parsed) };
+    });
     const { db, t, locale } = request;
     // The lead version, read with the session (route config leadVersion): before anything it covers, so a
     // change committed meanwhile is never cached under the older one.
     const version = request.leadVersion;
     if (version === null) throw new Error('the lead version is read with the session on this route');
-    const key = `${user.id}|${user.role}|${user.displayName}|${locale}|${version}|${JSON.stringify(filter)}`;
-    const body = await bodyCache.get(key, async () => {
+    const key = `${user.id}|${user.role}|${user.displayName}|${locale}|${pagePath(request)}|${version}|${filterKey}`;
+    const { body, page } = await pageCache.get(key, async () => {
       const { cards, charts } = await q.cachedSummary(db, user, filter, summaryCache, version);
       const pageData = await q.page(db, user, filter, cards.total);
       const agents = user.role === 'admin' ? await agentsCache.get('agents', () => q.filterAgents(db)) : null;
-      return renderEncodedFragment(<DashboardBody ctx={{ t, locale, user }} data={{ cards, charts, ...pageData, filter, agents }} />);
+      const body = renderEncodedFragment(<DashboardBody ctx={{ t, locale, user }} data={{ cards, charts, ...pageData, filter, agents }} />);
+      return { body, page: pageTemplate(request, (ctx) => <DashboardPage ctx={ctx} body={body} />) };
     });
-    return reply.view((ctx) => <DashboardPage ctx={ctx} body={body} />);
+    return reply.viewTemplate(page, (ctx) => <DashboardPage ctx={ctx} body={body} />);
   });
 
   // Streamed in batches, so a large export neither holds the whole table in memory nor one long query.

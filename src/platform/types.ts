@@ -33,6 +33,11 @@ declare module 'fastify' {
     flash(type: FlashType, key: MessageKey, params?: Record<string, string | number>): FastifyReply;
     /** Renders a page with the request's view context and sends it as HTML. */
     view(page: (ctx: ViewContext) => VNode, statusCode?: number): FastifyReply;
+    /**
+     * Sends a page rendered ahead (platform/views.ts pageTemplate) with this request's CSRF token; when the
+     * request has flash messages to show, renders `page` instead.
+     */
+    viewTemplate(template: import('../views/render.ts').PageTemplate, page: (ctx: ViewContext) => VNode): FastifyReply;
   }
   interface FastifyContextConfig {
     /** Reachable without signing in (login, registration, health). */

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Locale } from '../db/schema.ts';
 import type { Flash, FlashType, ViewContext } from '../views/context.ts';
-import { renderDocumentBytes } from '../views/render.ts';
+import { fillPageTemplate, type PageTemplate, renderDocumentBytes, renderPageTemplate } from '../views/render.ts';
 import { DEFAULT_LOCALE, isLocale, isMessageKey, type MessageKey, translator } from './i18n.ts';
 
 export const LOCALE_COOKIE = 'propart_lang';
@@ -50,6 +50,17 @@ export function pagePath(request: FastifyRequest): string {
   return '/dashboard';
 }
 
+/**
+ * The page as this request would see it without flash messages, rendered ahead with the CSRF token left
+ * out (reply.viewTemplate puts each request's in). Cache it under everything the page depends on: the
+ * user (name, role), the language, the path and the page's own data.
+ */
+export function pageTemplate(request: FastifyRequest, page: (ctx: ViewContext) => import('preact').VNode): PageTemplate {
+  return renderPageTemplate((csrfToken) => page({
+    t: request.t, locale: request.locale, user: request.user, csrfToken, flashes: [], path: pagePath(request), requestId: '',
+  }));
+}
+
 export function registerViews(app: FastifyInstance): void {
   app.decorateRequest('locale', DEFAULT_LOCALE);
   app.decorateRequest('t', null as never);
@@ -71,6 +82,9 @@ export function registerViews(app: FastifyInstance): void {
     return this;
   });
 
+  const sendPage = (reply: FastifyReply, html: Buffer) =>
+    reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+
   app.decorateReply('view', function (this: FastifyReply, page: (ctx: ViewContext) => import('preact').VNode, statusCode?: number) {
     const request = this.request;
     const flashes = [...request.flashesIn, ...this.flashesOut];
@@ -88,7 +102,14 @@ export function registerViews(app: FastifyInstance): void {
     // a part encoded ahead (EncodedHtml, from a cache) is copied in as it is.
     const html = renderDocumentBytes(page(ctx));
     if (statusCode) this.code(statusCode);
-    return this.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+    return sendPage(this, html);
+  });
+
+  // A page rendered ahead (pageTemplate) with this request's CSRF token; rendered afresh by `page` when the
+  // request has flash messages to show.
+  app.decorateReply('viewTemplate', function (this: FastifyReply, template: PageTemplate, page: (ctx: ViewContext) => import('preact').VNode) {
+    if (this.request.flashesIn.length > 0 || this.flashesOut.length > 0) return this.view(page);
+    return sendPage(this, fillPageTemplate(template, this.generateCsrf()));
   });
 
   // The language switch: a POST (it changes state), remembered for a year.

@@ -61,3 +61,40 @@ export function renderDocumentBytes(node: VNode): Buffer {
     slots = outer;
   }
 }
+
+declare const template: unique symbol;
+/**
+ * A whole page rendered ahead for one user, with the CSRF token left out: `fillPageTemplate` puts a
+ * request's own token in. For a page served again and again unchanged (the dashboard, decision 023).
+ */
+export interface PageTemplate { readonly parts: readonly Buffer[]; readonly [template]: true }
+
+// Stands for the token while the page is rendered: letters and digits only (no value escapes to anything
+// else), random per process (no text on a page can stand in for it).
+const TOKEN_SLOT = `csrf${randomUUID().replaceAll('-', '')}`;
+const TOKEN_SLOT_BYTES = Buffer.from(TOKEN_SLOT);
+
+/** Renders the page with a stand-in token, kept as the bytes around each place the token goes. */
+export function renderPageTemplate(page: (csrfToken: string) => VNode): PageTemplate {
+  const bytes = renderDocumentBytes(page(TOKEN_SLOT));
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let at = bytes.indexOf(TOKEN_SLOT_BYTES); at >= 0; at = bytes.indexOf(TOKEN_SLOT_BYTES, from)) {
+    parts.push(bytes.subarray(from, at));
+    from = at + TOKEN_SLOT_BYTES.length;
+  }
+  parts.push(bytes.subarray(from));
+  return { parts } as unknown as PageTemplate;
+}
+
+/** The page with this request's token: the token is a CSRF token (letters, digits, "-" and "_"). */
+export function fillPageTemplate(page: PageTemplate, csrfToken: string): Buffer {
+  if (!/^[\w-]*$/.test(csrfToken)) throw new Error('a CSRF token holds only letters, digits, "-" and "_"');
+  const token = Buffer.from(csrfToken);
+  const pieces: Buffer[] = [];
+  page.parts.forEach((part, i) => {
+    if (i > 0) pieces.push(token);
+    pieces.push(part);
+  });
+  return Buffer.concat(pieces);
+}
