@@ -26,7 +26,7 @@ import { registerErrorHandling } from './platform/error-handler.ts';
 import { registerHealth } from './platform/health.ts';
 import { registerMetrics } from './platform/metrics.ts';
 import { scrubUrl } from './platform/logging.ts';
-import { enforceRouteGuards, registerCsrf, registerRateLimits, registerSecurityHeaders } from './platform/security.ts';
+import { cookieSigner, enforceRouteGuards, registerCsrf, registerRateLimits, registerSecurityHeaders } from './platform/security.ts';
 import { registerSessions } from './platform/session.ts';
 import { registerRequestTransactions } from './platform/transaction.ts';
 import './platform/types.ts';
@@ -85,7 +85,7 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   app.decorate('storage', storage ?? createStorage(config.storage));
 
   // Plumbing: parsing, cookies (signed with SECRET_KEY), headers.
-  await app.register(fastifyCookie, { secret: config.secretKey });
+  await app.register(fastifyCookie, { secret: cookieSigner(config.secretKey) });
   await app.register(fastifyFormbody);
   // Multipart forms are parsed before the guards run, so the CSRF field is checked like any other.
   await app.register(fastifyMultipart, { attachFieldsToBody: true, limits: { fileSize: config.storage.maxBytes, files: 20, fields: 50, parts: 70 } });
