@@ -159,6 +159,17 @@ describe('session cache [postgres]', { skip: !process.env.TEST_DATABASE_URL && '
     assert.equal(total(after.res.body), bossBefore + 1);
   });
 
+  test("an anonymous request (a login attempt) does not hold the instance's answers from memory", async () => {
+    await settle();
+    const stranger = new Client(t.app);
+    await stranger.get('/login');
+    const res = await stranger.post('/login', { username: 'boss', password: 'wrong-password-1' });
+    assert.equal(res.statusCode, 401, res.body.slice(0, 200));
+    assert.equal(cache().state.live(), true, 'no wait for a heartbeat after it');
+    assert.equal(res.cookies.some((k: { name: string }) => k.name === 'propart_fresh'), false, 'no session: no cookie');
+    await t.app.db.updateTable('users').set({ failed_login_attempts: 0 }).where('id', '=', bossId).execute();
+  });
+
   test("a state change answers with a short-lived cookie; while the browser sends it, the user's pages read the database", async () => {
     const c = await signedIn('petro', 'petro-password-1');
     await settle();

@@ -227,6 +227,11 @@ export class SessionCacheListener {
     });
     try {
       await client.connect();
+      if (this.stopped || this.given.has(client)) {
+        this.connecting = false;
+        void client.end().catch(() => {});
+        return;
+      }
       this.client = client;
       await client.query(`listen ${CACHE_CHANNEL}`);
       // Read after listening: a change committed in between is both in the rows and notified (the larger wins).
@@ -245,8 +250,13 @@ export class SessionCacheListener {
   }
 
   private lost(client: pg.Client, err?: unknown): void {
-    if (this.given.has(client) || (this.client !== null && this.client !== client)) return;
+    if (this.given.has(client)) return;
     this.given.add(client);
+    if (this.client !== null && this.client !== client) {
+      // An older connection ending after a newer one took over: nothing to do but close it.
+      void client.end().catch(() => {});
+      return;
+    }
     this.connecting = false;
     this.dropClient();
     void client.end().catch(() => {});

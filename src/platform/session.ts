@@ -150,7 +150,9 @@ export function registerSessions(app: FastifyInstance): void {
   if (cache) {
     app.addHook('onSend', async (request, reply, payload) => {
       if (SAFE_METHODS.has(request.method)) return payload;
-      cache.listener.wrote();
+      // Only a signed-in user's (or an API key's) request changes what dashboards show; an anonymous one
+      // (a login attempt) changes at most a user row, which the database notifies.
+      if (request.user || request.apiKey) cache.listener.wrote();
       if (request.sessionId || request.cookies[SESSION_COOKIE]) {
         reply.setCookie(FRESH_COOKIE, '1', { path: '/', httpOnly: true, sameSite: 'lax', secure: app.config.isProduction, maxAge: FRESH_SECONDS });
       }
