@@ -8,7 +8,11 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
 import { type KyselyPlugin, sql } from 'kysely';
+import pino from 'pino';
+import { buildApp } from '../src/app.ts';
+import { type DatabaseHandle, openDatabase } from '../src/db/database.ts';
 import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 
@@ -209,5 +213,77 @@ describe('session cache [postgres]', { skip: !process.env.TEST_DATABASE_URL && '
     await settle();
     await dashboard(agent);
     assert.equal((await dashboard(agent)).read, 0, 'listening again');
+  });
+});
+
+describe('session cache across two instances [postgres]', { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL' }, () => {
+  // Instance A is the test app; B is a second app on the same database and SECRET_KEY (as behind nginx).
+  let t: TestApp;
+  let bHandle: DatabaseHandle;
+  let b: FastifyInstance;
+  let readsOnB = 0;
+  const countOnB: KyselyPlugin = {
+    transformQuery: (args) => {
+      if (JSON.stringify(args.node).includes('from sessions s join users u')) readsOnB++;
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  };
+  before(async () => {
+    t = await startTestApp('postgres', { env: { LOGIN_RATE_LIMIT_PER_MINUTE: '1000', DASHBOARD_CACHE_SECONDS: '3600' } });
+    await seedUser(t, { username: 'marta', password: 'marta-password-1' });
+    const opened = await openDatabase({ ...t.config.database, url: t.database.url! }, pino({ level: 'silent' }));
+    bHandle = { ...opened, db: opened.db.withPlugin(countOnB) };
+    b = await buildApp({ config: t.config, logger: pino({ level: 'silent' }), database: bHandle });
+    await b.ready();
+  });
+  after(async () => {
+    await b?.close();
+    await bHandle?.close();
+    await t?.close();
+  });
+
+  /** The same browser, its next request reaching the other instance. */
+  const onB = (c: Client) => {
+    const other = new Client(b);
+    for (const [k, v] of c.cookies) other.cookies.set(k, v);
+    for (const [k, v] of c.cookieExpiry) other.cookieExpiry.set(k, v);
+    other.csrfToken = c.csrfToken;
+    return other;
+  };
+  const settleB = async () => {
+    for (let i = 0; i < 200; i++) {
+      try {
+        await b.sessionCache!.listener.sync();
+        return;
+      } catch {
+        await sleep(50);
+      }
+    }
+    throw new Error('instance B never caught up');
+  };
+
+  test('the page after "saved" shows what was saved on the other instance too: it reads the database while the cookie lives', async () => {
+    const a = new Client(t.app);
+    assert.equal((await a.login('marta', 'marta-password-1')).statusCode, 303);
+    a.cookies.delete('propart_fresh');
+    a.cookieExpiry.delete('propart_fresh');
+    await settleB();
+    const onOther = onB(a);
+    const before = total((await onOther.get('/dashboard')).body);
+    const readsBefore = readsOnB;
+    await onOther.get('/dashboard');
+    assert.equal(readsOnB, readsBefore, 'B answers the repeat from memory');
+
+    await a.get('/leads/new');
+    const saved = await a.post('/leads', { deal_name: 'Клієнт Інстансу А', phone: '+380507779999', budget: 'до 200к' });
+    assert.equal(saved.statusCode, 303, saved.body.slice(0, 300));
+    // The redirect's next page lands on B, before B may have heard of the lead.
+    const next = onB(a);
+    const reads = readsOnB;
+    const page = await next.get('/dashboard');
+    assert.ok(readsOnB > reads, 'B read the session (and the lead version) from the database');
+    assert.equal(total(page.body), before + 1);
+    assert.match(page.body, /Клієнт Інстансу А/);
   });
 });
