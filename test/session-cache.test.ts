@@ -87,6 +87,9 @@ describe('session cache [postgres]', { skip: !process.env.TEST_DATABASE_URL && '
     const before = sessionReads;
     assert.equal((await c.get('/profile')).statusCode, 200);
     assert.equal(sessionReads - before, 1, 'a page that did not opt in reads the session');
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /propart_session_cache\{what="live"\} 1/);
+    assert.match(metrics, /propart_session_cache\{what="sessions"\} [1-9]/);
   });
 
   test('every change a kept session depends on, made by another process, ends or updates it once heard', async () => {
@@ -204,6 +207,7 @@ describe('session cache [postgres]', { skip: !process.env.TEST_DATABASE_URL && '
     assert.equal(killed.rows.length, 1, 'one listening connection per instance');
     for (let i = 0; i < 100 && cache().state.live(); i++) await sleep(20);
     assert.equal(cache().state.live(), false);
+    assert.match((await t.app.inject({ method: 'GET', url: '/metrics' })).body, /propart_session_cache\{what="live"\} 0/);
     const meanwhile = await dashboard(agent);
     assert.equal(meanwhile.res.statusCode, 200);
     assert.equal(meanwhile.read, 1, 'the session is read from the database');

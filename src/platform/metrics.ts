@@ -70,10 +70,22 @@ export function registerMetrics(app: FastifyInstance, token: string | null): voi
       for (const status of ['pending', 'synced', 'failed', 'parked']) this.set({ status }, rows.find((r) => r.status === status)?.n ?? 0);
     },
   });
+  // The dashboard's in-memory sessions (decision 023): whether the instance may answer from memory (it has
+  // heard PostgreSQL within 3 s) and how many sessions it keeps; absent when it is off (PGlite, SESSION_CACHE=false).
+  const sessionCache = new client.Gauge({
+    name: 'propart_session_cache', help: 'In-memory sessions: live (1 = answering from memory) and sessions kept', labelNames: ['what'] as const, registers: [],
+    collect() {
+      const cache = app.sessionCache;
+      if (!cache) return;
+      this.set({ what: 'live' }, cache.state.live() ? 1 : 0);
+      this.set({ what: 'sessions' }, cache.state.size);
+    },
+  });
   // Per-app gauges live in their own registry merged at scrape time (tests build many apps).
   const appRegistry = new client.Registry();
   appRegistry.registerMetric(pool);
   appRegistry.registerMetric(queue);
+  appRegistry.registerMetric(sessionCache);
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
