@@ -1,5 +1,7 @@
 // Server-side sessions in PostgreSQL. The cookie holds a random token; the table holds its sha256.
-// Every request re-checks the user, so deactivating or locking someone ends their session at once.
+// Every request re-checks the user, so deactivating or locking someone ends their session at once — a
+// dashboard from the instance's memory instead (session-cache.ts), which PostgreSQL tells of every such
+// change at commit and which answers nothing once it is more than 3 s behind (decision 023).
 import { hash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql, type Kysely, type Transaction } from 'kysely';
