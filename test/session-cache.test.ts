@@ -16,14 +16,19 @@ import { type DatabaseHandle, openDatabase } from '../src/db/database.ts';
 import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 
-let sessionReads = 0;
-const counter: KyselyPlugin = {
-  transformQuery: (args) => {
-    if (JSON.stringify(args.node).includes('from sessions s join users u')) sessionReads++;
-    return args.node;
-  },
-  transformResult: async (args) => args.result,
-};
+/** Counts one app's session lookups (the statement session.ts sends to the database). */
+function sessionReadCounter() {
+  const counted = { reads: 0, plugin: null as unknown as KyselyPlugin };
+  counted.plugin = {
+    transformQuery: (args) => {
+      if (JSON.stringify(args.node).includes('from sessions s join users u')) counted.reads++;
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  };
+  return counted;
+}
+const readsOnA = sessionReadCounter();
 
 const total = (html: string) => Number(/data-testid="card-total">(\d+)</.exec(html)?.[1] ?? NaN);
 
@@ -31,7 +36,7 @@ describe('session cache [postgres]', { skip: !process.env.TEST_DATABASE_URL && '
   let t: TestApp;
   let bossId: number; let olenaId: number; let petroId: number;
   before(async () => {
-    t = await startTestApp('postgres', { wrapDb: (db) => db.withPlugin(counter), env: { LOGIN_RATE_LIMIT_PER_MINUTE: '1000', DASHBOARD_CACHE_SECONDS: '3600' } });
+    t = await startTestApp('postgres', { wrapDb: (db) => db.withPlugin(readsOnA.plugin), env: { LOGIN_RATE_LIMIT_PER_MINUTE: '1000', DASHBOARD_CACHE_SECONDS: '3600' } });
     bossId = await seedUser(t, { username: 'boss', password: 'boss-password-1', role: 'admin' });
     olenaId = await seedUser(t, { username: 'olena', password: 'olena-password-1', display_name: 'Олена', admin_id: bossId });
     petroId = await seedUser(t, { username: 'petro', password: 'petro-password-1' });
@@ -63,9 +68,9 @@ describe('session cache [postgres]', { skip: !process.env.TEST_DATABASE_URL && '
     return later(c);
   };
   const dashboard = async (c: Client) => {
-    const before = sessionReads;
+    const before = readsOnA.reads;
     const res = await c.get('/dashboard');
-    return { res, read: sessionReads - before };
+    return { res, read: readsOnA.reads - before };
   };
   let phone = 100;
   const insertLead = (agentId: number) => t.app.db.insertInto('leads')
@@ -84,9 +89,9 @@ describe('session cache [postgres]', { skip: !process.env.TEST_DATABASE_URL && '
       assert.equal(again.read, 0, 'from memory');
       assert.match(again.res.body, /data-testid="dashboard-hello">Вітаємо, Олена</);
     }
-    const before = sessionReads;
+    const before = readsOnA.reads;
     assert.equal((await c.get('/profile')).statusCode, 200);
-    assert.equal(sessionReads - before, 1, 'a page that did not opt in reads the session');
+    assert.equal(readsOnA.reads - before, 1, 'a page that did not opt in reads the session');
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(metrics, /propart_session_cache\{what="live"\} 1/);
     assert.match(metrics, /propart_session_cache\{what="sessions"\} [1-9]/);
@@ -225,19 +230,12 @@ describe('session cache across two instances [postgres]', { skip: !process.env.T
   let t: TestApp;
   let bHandle: DatabaseHandle;
   let b: FastifyInstance;
-  let readsOnB = 0;
-  const countOnB: KyselyPlugin = {
-    transformQuery: (args) => {
-      if (JSON.stringify(args.node).includes('from sessions s join users u')) readsOnB++;
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  };
+  const readsOnB = sessionReadCounter();
   before(async () => {
     t = await startTestApp('postgres', { env: { LOGIN_RATE_LIMIT_PER_MINUTE: '1000', DASHBOARD_CACHE_SECONDS: '3600' } });
     await seedUser(t, { username: 'marta', password: 'marta-password-1' });
     const opened = await openDatabase({ ...t.config.database, url: t.database.url! }, pino({ level: 'silent' }));
-    bHandle = { ...opened, db: opened.db.withPlugin(countOnB) };
+    bHandle = { ...opened, db: opened.db.withPlugin(readsOnB.plugin) };
     b = await buildApp({ config: t.config, logger: pino({ level: 'silent' }), database: bHandle });
     await b.ready();
   });
@@ -275,18 +273,18 @@ describe('session cache across two instances [postgres]', { skip: !process.env.T
     await settleB();
     const onOther = onB(a);
     const before = total((await onOther.get('/dashboard')).body);
-    const readsBefore = readsOnB;
+    const readsBefore = readsOnB.reads;
     await onOther.get('/dashboard');
-    assert.equal(readsOnB, readsBefore, 'B answers the repeat from memory');
+    assert.equal(readsOnB.reads, readsBefore, 'B answers the repeat from memory');
 
     await a.get('/leads/new');
     const saved = await a.post('/leads', { deal_name: 'Клієнт Інстансу А', phone: '+380507779999', budget: 'до 200к' });
     assert.equal(saved.statusCode, 303, saved.body.slice(0, 300));
     // The redirect's next page lands on B, before B may have heard of the lead.
     const next = onB(a);
-    const reads = readsOnB;
+    const reads = readsOnB.reads;
     const page = await next.get('/dashboard');
-    assert.ok(readsOnB > reads, 'B read the session (and the lead version) from the database');
+    assert.ok(readsOnB.reads > reads, 'B read the session (and the lead version) from the database');
     assert.equal(total(page.body), before + 1);
     assert.match(page.body, /Клієнт Інстансу А/);
   });

@@ -9,7 +9,9 @@ import { formatPhone } from '../leads/schemas.ts';
 import { show } from '../leads/views.tsx';
 import { BoundedMemo, TtlCache } from '../platform/cache.ts';
 import { pagePath, pageTemplate } from '../platform/views.ts';
-import { type EncodedHtml, type PageTemplate, renderEncodedFragment } from '../views/render.ts';
+import type { VNode } from 'preact';
+import type { ViewContext } from '../views/context.ts';
+import { type PageTemplate, renderEncodedFragment } from '../views/render.ts';
 import { csvLine } from './csv.ts';
 import * as q from './queries.server.ts';
 import { DashboardBody, DashboardPage } from './views.tsx';
@@ -26,7 +28,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   // The whole body (cards, charts, table) rendered, under the same version (decision 019), and the whole
   // page around it but the CSRF token (decision 023): an unchanged dashboard costs the session (from the
   // instance's memory, or one statement) and the token. ~60 KB an entry, kept as UTF-8 bytes.
-  const pageCache = new TtlCache<{ body: EncodedHtml; page: PageTemplate }>(ttlMs, 500);
+  const pageCache = new TtlCache<{ page: PageTemplate; render: (ctx: ViewContext) => VNode }>(ttlMs, 500);
   // The filter as parsed from each query string seen (pure; the same few are asked again and again).
   const filters = new BoundedMemo<{ filter: q.LeadFilter; key: string }>(1000);
   // The admins' agent filter: a new agent may take DASHBOARD_CACHE_SECONDS to appear in it.
@@ -44,14 +46,15 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     const version = request.leadVersion;
     if (version === null) throw new Error('the lead version is read with the session on this route');
     const key = `${user.id}|${user.role}|${user.displayName}|${locale}|${pagePath(request)}|${version}|${filterKey}`;
-    const { body, page } = await pageCache.get(key, async () => {
+    const { page, render } = await pageCache.get(key, async () => {
       const { cards, charts } = await q.cachedSummary(db, user, filter, summaryCache, version);
       const pageData = await q.page(db, user, filter, cards.total);
       const agents = user.role === 'admin' ? await agentsCache.get('agents', () => q.filterAgents(db)) : null;
       const body = renderEncodedFragment(<DashboardBody ctx={{ t, locale, user }} data={{ cards, charts, ...pageData, filter, agents }} />);
-      return { body, page: pageTemplate(request, (ctx) => <DashboardPage ctx={ctx} body={body} />) };
+      const render = (ctx: ViewContext) => <DashboardPage ctx={ctx} body={body} />;
+      return { page: pageTemplate(request, render), render };
     });
-    return reply.viewTemplate(page, (ctx) => <DashboardPage ctx={ctx} body={body} />);
+    return reply.viewTemplate(page, render);
   });
 
   // Streamed in batches, so a large export neither holds the whole table in memory nor one long query.

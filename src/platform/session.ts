@@ -85,14 +85,7 @@ export function registerSessions(app: FastifyInstance): void {
   app.decorateRequest('sessionId', null);
   app.decorateRequest('leadVersion', null);
 
-  const cache = app.config.sessionCache && app.database.listenerClient
-    ? { state: new SessionCache(), listener: null as unknown as SessionCacheListener }
-    : null;
-  if (cache) {
-    cache.listener = new SessionCacheListener(cache.state, app.database.listenerClient!, app.log);
-    cache.listener.start();
-    app.addHook('onClose', async () => cache.listener.stop());
-  }
+  const cache = app.config.sessionCache && app.database.listenerClient ? startSessionCache(app, app.database.listenerClient) : null;
   app.decorate('sessionCache', cache);
 
   const signIn = (request: FastifyRequest, s: CachedSession) => {
@@ -178,6 +171,15 @@ export function registerSessions(app: FastifyInstance): void {
     throw new Forbidden();
   });
 
+}
+
+/** The in-memory sessions (decision 023): listening from now until the app closes. */
+function startSessionCache(app: FastifyInstance, connect: () => import('pg').Client): { state: SessionCache; listener: SessionCacheListener } {
+  const state = new SessionCache();
+  const listener = new SessionCacheListener(state, connect, app.log);
+  listener.start();
+  app.addHook('onClose', async () => listener.stop());
+  return { state, listener };
 }
 
 /** Starts a fresh session for the user, replacing the request's old one (the id rotates at login). */

@@ -56,9 +56,11 @@ export function pagePath(request: FastifyRequest): string {
  * user (name, role), the language, the path and the page's own data.
  */
 export function pageTemplate(request: FastifyRequest, page: (ctx: ViewContext) => import('preact').VNode): PageTemplate {
-  return renderPageTemplate((csrfToken) => page({
-    t: request.t, locale: request.locale, user: request.user, csrfToken, flashes: [], path: pagePath(request), requestId: '',
-  }));
+  return renderPageTemplate((csrfToken) => page(viewContext(request, csrfToken, [], '')));
+}
+
+function viewContext(request: FastifyRequest, csrfToken: string, flashes: Flash[], requestId: string): ViewContext {
+  return { t: request.t, locale: request.locale, user: request.user, csrfToken, flashes, path: pagePath(request), requestId };
 }
 
 export function registerViews(app: FastifyInstance): void {
@@ -89,15 +91,7 @@ export function registerViews(app: FastifyInstance): void {
     const request = this.request;
     const flashes = [...request.flashesIn, ...this.flashesOut];
     if (flashes.length > 0) this.clearCookie(FLASH_COOKIE, { path: '/' });
-    const ctx: ViewContext = {
-      t: request.t,
-      locale: request.locale,
-      user: request.user,
-      csrfToken: this.generateCsrf(),
-      flashes,
-      path: pagePath(request),
-      requestId: request.id,
-    };
+    const ctx = viewContext(request, this.generateCsrf(), flashes, request.id);
     // Sent as bytes: encoded once, where a string would be scanned for its length and then encoded again;
     // a part encoded ahead (EncodedHtml, from a cache) is copied in as it is.
     const html = renderDocumentBytes(page(ctx));
