@@ -1,6 +1,7 @@
 // Centralised logging (seed §2): JSON lines in logs/propart.log, rotated by size into propart.log.1 … .N,
 // levels info/warn/error honouring LOG_LEVEL, and never a password, session token or CSRF token.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config.ts';
-import { createLogger, LOG_FILE } from '../src/platform/logging.ts';
+import { createLogger, LOG_FILE, redact } from '../src/platform/logging.ts';
 import { seedUser, startTestApp, TEST_SECRET, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
@@ -96,6 +97,90 @@ describe('log rotation', () => {
     for (let i = 0; i < 100; i++) log.logger.warn({ seq: i }, 'rotation probe');
     await log.close();
     assert.deepEqual(readdirSync(dir).sort(), ['propart.log', 'propart.log.1']);
+  });
+});
+
+describe('writing the file', () => {
+  test('lines logged in one turn of the event loop are in the file by the next, in order, without close()', async () => {
+    const dir = tempDir();
+    const log = createLogger({ level: 'info', dir, maxBytes: 1024 * 1024, count: 2, stdout: false });
+    for (let i = 0; i < 50; i++) log.logger.info({ seq: i }, 'turn probe');
+    assert.equal(statSync(path.join(dir, LOG_FILE)).size, 0, 'gathered, not yet written, within the turn');
+    await new Promise((resolve) => setImmediate(resolve));
+    const seqs = readFileSync(path.join(dir, LOG_FILE), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq);
+    assert.deepEqual(seqs, Array.from({ length: 50 }, (_, i) => i));
+    await log.close();
+  });
+
+  test('a long burst in one turn is written as it goes: memory holds at most ~64 KiB of lines', async () => {
+    const dir = tempDir();
+    const log = createLogger({ level: 'info', dir, maxBytes: 10 * 1024 * 1024, count: 2, stdout: false });
+    for (let i = 0; i < 2000; i++) log.logger.info({ seq: i, pad: 'x'.repeat(100) }, 'burst probe'); // ~340 KB
+    const written = statSync(path.join(dir, LOG_FILE)).size;
+    assert.ok(written > 200_000, `only ${written} bytes were written during the burst`);
+    await log.close();
+    assert.equal(readLogDir(dir).lines.length, 2000);
+  });
+
+  for (const how of ['process.exit(3)', 'an uncaught exception']) {
+    test(`lines gathered when the process ends (${how}) are still written`, () => {
+      const dir = tempDir();
+      const end = how === 'process.exit(3)' ? 'process.exit(3);' : "throw new Error('crash probe');";
+      const script = `
+        import { createLogger } from ${JSON.stringify(path.resolve('src/platform/logging.ts'))};
+        const log = createLogger({ level: 'info', dir: ${JSON.stringify(dir)}, maxBytes: 1048576, count: 2, stdout: false });
+        for (let i = 0; i < 10; i++) log.logger.info({ seq: i }, 'last words');
+        ${end}`;
+      try {
+        execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'pipe' });
+        assert.fail('the child should have exited with an error');
+      } catch (err) {
+        assert.notEqual((err as { status: number | null }).status, 0);
+      }
+      const { lines } = readLogDir(dir);
+      assert.deepEqual(lines.map((l) => l.seq), Array.from({ length: 10 }, (_, i) => i));
+    });
+  }
+});
+
+describe('redaction', () => {
+  test('a sensitive key is replaced at any depth, in arrays too; the caller\'s object is not changed', () => {
+    const input = { user: { name: 'Ann', password: 'pw-1', nested: { headers: { cookie: 'sid=1', accept: 'x' } } }, list: [{ token: 't-1' }, 'plain'], ok: 1 };
+    const before = JSON.stringify(input);
+    const out = redact(input) as typeof input;
+    assert.equal(JSON.stringify(input), before, 'the input is untouched');
+    assert.deepEqual(out, { user: { name: 'Ann', password: '[Redacted]', nested: { headers: { cookie: '[Redacted]', accept: 'x' } } }, list: [{ token: '[Redacted]' }, 'plain'], ok: 1 });
+    assert.equal(out.list[1], 'plain');
+    const clean = { a: { b: [1, 2] }, c: 'd' };
+    assert.equal(redact(clean), clean, 'nothing to replace: the same object, no copy');
+  });
+
+  test('through the logger: logged objects, child bindings and errors (an HTTP error\'s headers and body) lose their secrets', async () => {
+    const dir = tempDir();
+    const log = createLogger({ level: 'info', dir, maxBytes: 1024 * 1024, count: 2, stdout: false });
+    const child = log.logger.child({ apiKey: 'ak-secret-1', who: 'sync' });
+    child.info({ form: { username: 'ann', password: 'pw-secret-2', _csrf: 'csrf-secret-3' }, headers: { authorization: 'Bearer hs-secret-4' } }, 'form probe');
+    const err = Object.assign(new Error('HTTP 401'), {
+      code: 401,
+      headers: { authorization: 'Bearer hs-secret-5', 'content-type': 'application/json' },
+      body: { message: 'secret-6 body' },
+      detail: 'Failing row contains (secret-7)',
+      cause: Object.assign(new Error('inner'), { token: 'tok-secret-8' }),
+    });
+    log.logger.error({ err }, 'error probe');
+    await log.close();
+    const { raw, lines } = readLogDir(dir);
+    for (const secret of ['ak-secret-1', 'pw-secret-2', 'csrf-secret-3', 'hs-secret-4', 'hs-secret-5', 'secret-6', 'secret-7', 'tok-secret-8']) {
+      assert.ok(!raw.includes(secret), `${secret} was written to the log`);
+    }
+    const form = lines.find((l) => l.msg === 'form probe')!;
+    assert.equal(form.who, 'sync');
+    assert.deepEqual(form.form, { username: 'ann', password: '[Redacted]', _csrf: '[Redacted]' });
+    const logged = lines.find((l) => l.msg === 'error probe')!.err as Record<string, unknown>;
+    assert.match(String(logged.message), /^HTTP 401/);
+    assert.equal(logged.code, 401);
+    assert.deepEqual(logged.headers, { authorization: '[Redacted]', 'content-type': 'application/json' });
+    assert.equal(err.headers.authorization, 'Bearer hs-secret-5', 'the error itself is not changed');
   });
 });
 
