@@ -26,7 +26,7 @@ import { registerErrorHandling } from './platform/error-handler.ts';
 import { registerHealth } from './platform/health.ts';
 import { registerMetrics } from './platform/metrics.ts';
 import { scrubUrl } from './platform/logging.ts';
-import { cookieSigner, enforceRouteGuards, registerCsrf, registerRateLimits, registerSecurityHeaders } from './platform/security.ts';
+import { cookieSigner, enforceRouteGuards, registerCsrf, registerRateLimits, registerSecurityHeaders, stateChangeHooks } from './platform/security.ts';
 import { registerSessions } from './platform/session.ts';
 import { registerRequestTransactions } from './platform/transaction.ts';
 import './platform/types.ts';
@@ -90,23 +90,28 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   // Multipart forms are parsed before the guards run, so the CSRF field is checked like any other.
   await app.register(fastifyMultipart, { attachFieldsToBody: true, limits: { fileSize: config.storage.maxBytes, files: 20, fields: 50, parts: 70 } });
   registerSecurityHeaders(app);
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks that never wait are written with `done`: an async one costs every request a promise and a turn.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.url.startsWith('/static/') || request.url.startsWith('/vendor/')) return;
-    const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warn' : 'info';
-    request.log[level]({ method: request.method, url: scrubUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request completed');
+  app.addHook('onResponse', (request, reply, done) => {
+    if (!request.url.startsWith('/static/') && !request.url.startsWith('/vendor/')) {
+      const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warn' : 'info';
+      request.log[level]({ method: request.method, url: scrubUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request completed');
+    }
+    done();
   });
 
   // Guards, added by an onRoute hook to every route registered after this line — which is all of them:
   // CSRF on each state change, then "signed in" unless the route is public, then the request transaction.
-  const transactions = registerRequestTransactions(app);
-  enforceRouteGuards(app, { beforeHandler: [transactions.begin] });
+  const stateChange = stateChangeHooks();
+  registerRequestTransactions(app, stateChange);
+  enforceRouteGuards(app, stateChange);
 
   // Per-request state: language and flash messages, session.
   registerViews(app);
-  registerSessions(app);
+  registerSessions(app, stateChange);
   registerErrorHandling(app);
 
   await registerCsrf(app);

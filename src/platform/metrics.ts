@@ -87,11 +87,13 @@ export function registerMetrics(app: FastifyInstance, token: string | null): voi
   appRegistry.registerMetric(queue);
   appRegistry.registerMetric(sessionCache);
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    if (route.startsWith('/static/') || route.startsWith('/vendor/')) return;
-    httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    if (!route.startsWith('/static/') && !route.startsWith('/vendor/')) {
+      httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+      httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    }
+    done();
   });
 
   app.get('/metrics', { config: { public: true }, logLevel: 'warn' }, async (request, reply) => {

@@ -3,7 +3,7 @@
 import { Signer } from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyRateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAbortHookHandler, onResponseHookHandler, onSendHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Redis } from 'ioredis';
@@ -129,22 +129,51 @@ function requireApiKey(request: FastifyRequest, _reply: FastifyReply, done: (err
 }
 
 /**
- * Adds the guards to every route as it is registered: CSRF on every state change first (so an
- * anonymous forged request is refused before anything else), then "signed in" unless public.
+ * What only state-changing routes need, run in the order added: the request transaction's begin (before
+ * the handler), its commit and the session cache's "wrote" (on send), its rollback (after the response or
+ * an abort). They are attached to those routes alone, so a page read runs none of them (decision 024).
  */
-export function enforceRouteGuards(app: FastifyInstance, extra: { beforeHandler: preHandlerHookHandler[] }): void {
+export interface StateChangeHooks {
+  beforeHandler: preHandlerHookHandler[];
+  onSend: ((request: FastifyRequest, reply: FastifyReply, payload: unknown) => Promise<unknown>)[];
+  afterResponse: ((request: FastifyRequest) => Promise<void>)[];
+}
+
+export function stateChangeHooks(): StateChangeHooks {
+  return { beforeHandler: [], onSend: [], afterResponse: [] };
+}
+
+const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/**
+ * Adds the guards to every route as it is registered: CSRF on every state change first (so an
+ * anonymous forged request is refused before anything else), then "signed in" unless public; and to
+ * state-changing routes, the state-change hooks.
+ */
+export function enforceRouteGuards(app: FastifyInstance, stateChange: StateChangeHooks): void {
+  // The lists are read per request, so a hook added after a route was registered still runs for it.
+  const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+    for (const hook of stateChange.onSend) payload = await hook(request, reply, payload);
+    return payload;
+  };
+  const afterResponse = async (request: FastifyRequest): Promise<void> => {
+    for (const hook of stateChange.afterResponse) await hook(request);
+  };
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/static/') || route.url.startsWith('/vendor/')) return;
     const guards: preHandlerHookHandler[] = [];
-    // Looked up per request, so the hook can be installed before the CSRF plugin and before any route.
     // An API-key route carries no cookies, so CSRF does not apply: it must then have a key, never a session.
     if (route.config?.apiKey) guards.push(requireApiKey as preHandlerHookHandler);
     else {
       if (isStateChanging(route.method)) guards.push(function csrf(request, reply, done) { app.csrfProtection(request, reply, done); });
       if (!route.config?.public) guards.push(requireSignedIn as preHandlerHookHandler);
     }
-    if (isStateChanging(route.method)) guards.push(...extra.beforeHandler);
-    const existing = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];
-    route.preHandler = [...guards, ...existing];
+    if (isStateChanging(route.method)) {
+      guards.push(...stateChange.beforeHandler); // filled before any route is registered
+      route.onSend = [onSend as onSendHookHandler, ...asArray(route.onSend)];
+      route.onResponse = [afterResponse as onResponseHookHandler, ...asArray(route.onResponse)];
+      route.onRequestAbort = [afterResponse as onRequestAbortHookHandler, ...asArray(route.onRequestAbort)];
+    }
+    route.preHandler = [...guards, ...asArray(route.preHandler)];
   });
 }

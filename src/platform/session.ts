@@ -10,7 +10,7 @@ import type { Database } from '../db/schema.ts';
 import type { CurrentUser } from '../views/context.ts';
 import { BoundedMemo } from './cache.ts';
 import { Forbidden, Unauthorized } from './errors.ts';
-import { SAFE_METHODS } from './security.ts';
+import { SAFE_METHODS, type StateChangeHooks } from './security.ts';
 import { type CachedSession, FRESH_COOKIE, FRESH_SECONDS, SessionCache, SessionCacheListener } from './session-cache.ts';
 
 declare module 'fastify' {
@@ -79,7 +79,7 @@ const sessionLookup = (id: string, idleMinutes: number, withLeadVersion: boolean
   where s.id = ${id} and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => ${idleMinutes})
     and u.is_active and (u.locked_until is null or u.locked_until <= now())`;
 
-export function registerSessions(app: FastifyInstance): void {
+export function registerSessions(app: FastifyInstance, stateChange: StateChangeHooks): void {
   const { sessionIdleMinutes, adminTwoFactorRequired } = app.config.security;
   app.decorateRequest('user', null);
   app.decorateRequest('sessionId', null);
@@ -138,12 +138,12 @@ export function registerSessions(app: FastifyInstance): void {
     if (cached) cache.state.put(session, epoch);
   });
 
-  // A state change has been committed when this runs (the request transaction commits in an earlier
-  // onSend hook). This instance answers from memory again only once it has heard of it; and the user's
+  // A state change has been committed when this runs (the request transaction's commit is the state-change
+  // hook added before this one). This instance answers from memory again only once it has heard of it; and the user's
   // next reads skip the in-memory sessions for a few seconds, longer than another instance may lag
   // behind: the page after "saved" shows what was saved, whichever instance serves it (decision 023).
   if (cache) {
-    app.addHook('onSend', async (request, reply, payload) => {
+    stateChange.onSend.push(async (request, reply, payload) => {
       if (SAFE_METHODS.has(request.method)) return payload;
       // Only a signed-in user's (or an API key's) request changes what dashboards show; an anonymous one
       // (a login attempt) changes at most a user row, which the database notifies.
@@ -157,8 +157,9 @@ export function registerSessions(app: FastifyInstance): void {
 
   // Uploads are read into memory before the route's guards run: refuse them from anyone not signed in
   // before a single byte of the body is read.
-  app.addHook('onRequest', async (request) => {
-    if (!request.user && (request.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/')) throw new Unauthorized();
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.user && (request.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/')) return done(new Unauthorized());
+    done();
   });
 
   // An administrator without two-factor sign-in (when required) reaches only the enrolment pages, once the

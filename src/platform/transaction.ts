@@ -1,9 +1,10 @@
 // Every state-changing request runs in one transaction: committed just before the response is written,
 // rolled back when anything threw — so a handler failing half-way leaves nothing behind. A handler that
 // answers a user's mistake itself (a form re-shown with 4xx) keeps its writes, e.g. a failed-login count.
-import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ControlledTransaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import type { StateChangeHooks } from './security.ts';
 
 const TRX = Symbol('propart.trx');
 const FAILED = Symbol('propart.failed');
@@ -14,10 +15,13 @@ export function markRequestFailed(request: FastifyRequest): void {
   (request as WithTrx)[FAILED] = true;
 }
 
-export function registerRequestTransactions(app: FastifyInstance): { begin: preHandlerHookHandler } {
-  app.decorateRequest('db', null as never);
-  app.addHook('onRequest', async (request) => {
-    request.db = app.db;
+/** Adds the request transaction to the state-change hooks (only state-changing routes run them). */
+export function registerRequestTransactions(app: FastifyInstance, hooks: StateChangeHooks): void {
+  // The request's database: its transaction while one is open, else the pool.
+  app.decorateRequest('db', {
+    getter(this: WithTrx) {
+      return this[TRX] ?? app.db;
+    },
   });
 
   const finish = async (request: FastifyRequest, commit: boolean): Promise<void> => {
@@ -25,7 +29,6 @@ export function registerRequestTransactions(app: FastifyInstance): { begin: preH
     const trx = r[TRX];
     if (!trx) return;
     r[TRX] = undefined;
-    request.db = app.db;
     if (commit) {
       try {
         await trx.commit().execute();
@@ -38,18 +41,14 @@ export function registerRequestTransactions(app: FastifyInstance): { begin: preH
     } else await trx.rollback().execute().catch((err: unknown) => request.log.warn({ err }, 'rollback failed'));
   };
 
-  app.addHook('onSend', async (request, _reply, payload) => {
-    // A failed commit throws here, which Fastify turns into the error response: the user never sees "saved".
+  hooks.beforeHandler.push(async (request) => {
+    (request as WithTrx)[TRX] = await app.db.startTransaction().execute();
+  });
+  // A failed commit throws here, which Fastify turns into the error response: the user never sees "saved".
+  hooks.onSend.push(async (request, _reply, payload) => {
     await finish(request, !(request as WithTrx)[FAILED]);
     return payload;
   });
-  app.addHook('onResponse', async (request) => finish(request, false));
-  app.addHook('onRequestAbort', async (request) => finish(request, false));
-
-  const begin: preHandlerHookHandler = async (request) => {
-    const trx = await app.db.startTransaction().execute();
-    (request as WithTrx)[TRX] = trx;
-    request.db = trx;
-  };
-  return { begin };
+  // After the answer (or an abort) whatever is still open is rolled back.
+  hooks.afterResponse.push(async (request) => finish(request, false));
 }

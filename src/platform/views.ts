@@ -69,12 +69,13 @@ export function registerViews(app: FastifyInstance): void {
   app.decorateRequest('flashesIn', null as never);
   app.decorateReply('flashesOut', null as never);
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const cookie = request.cookies[LOCALE_COOKIE];
     request.locale = isLocale(cookie) ? cookie : DEFAULT_LOCALE;
     request.t = translator(request.locale);
     request.flashesIn = readFlashes(request);
     reply.flashesOut = [];
+    done();
   });
 
   app.decorateReply('flash', function (this: FastifyReply, type: FlashType, key: MessageKey, params?: Record<string, string | number>) {
