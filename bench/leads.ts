@@ -10,8 +10,9 @@
 // It prints requests/s, p50 and p99 latency, the ratio of requests/s to the bare route, and whether the
 // targets (p99 < 100 ms, ratio ≥ 0.30) are met. For context, not judged: the bare Fastify app serving a
 // page of the same size as each measured page ("vs page": what is left once moving the bytes is
-// accounted for), the real app's /healthz and /login, and the real app sending a fixed page of the
-// dashboard's size through all its hooks (its own ceiling). Then a per-query profile (EXPLAIN ANALYZE, idle
+// accounted for), the real app's /healthz and /login, the real app sending a fixed page of the
+// dashboard's size through all its hooks (its own ceiling), and the agent dashboard on a second app process
+// at the default LOG_LEVEL=info (every other row runs at warn: this one shows what request logging costs). Then a per-query profile (EXPLAIN ANALYZE, idle
 // server) of the dashboard's SQL, to show which statement dominates. It is a measurement: it exits 0 when targets
 // are missed, and 1 when requests failed under load (non-2xx, errors, timeouts) or the run crashed.
 //
@@ -133,6 +134,10 @@ function startChild(file: string, childEnv: NodeJS.ProcessEnv, name: string): Pr
       }
     });
   });
+}
+
+function stopChild(child: Child): Promise<void> {
+  return new Promise<void>((resolve) => { child.proc.once('exit', () => resolve()); child.proc.send({ type: 'stop' }); });
 }
 
 // ---- signing in like a browser: GET /login for the CSRF cookie and token, then POST the form ----
@@ -333,6 +338,16 @@ async function main(): Promise<number> {
   await measureBare(bareTarget.name);
   for (const t of pageTargets) rows.push(await measure(bare, t));
   for (const t of [...referenceTargets, ...(REFERENCE ? [appPageTarget] : [])]) rows.push(await measure(app, t));
+  // The same app at the default LOG_LEVEL=info, one "request completed" line per request written to its log
+  // file (the rows above and below run at warn): what request logging costs (decision 024). Its own process,
+  // stopped before the judged rows.
+  if (REFERENCE) {
+    const appInfo = await startChild('bench/lib/app-server.ts', { ...appEnv, LOG_LEVEL: 'info', LOG_DIR: path.join(logDir, 'info') }, 'app server (LOG_LEVEL=info)');
+    const t: Target = { name: 'ref: agent /dashboard at LOG_LEVEL=info', path: '/dashboard', cookie: agentCookie, reference: true };
+    sizes.set(t, await check(`http://127.0.0.1:${appInfo.port}`, t));
+    rows.push(await measure(appInfo, t));
+    await stopChild(appInfo);
+  }
   const adjacentBare = new Map<Row, number>();
   let before = await measureBare('bare Fastify route (again)');
   for (const t of appTargets) {
@@ -413,8 +428,8 @@ async function main(): Promise<number> {
 
   // ---- where the time goes: each dashboard statement on an idle server ----
   step('profiling the dashboard queries (EXPLAIN ANALYZE, servers idle)');
-  await new Promise<void>((resolve) => { app.proc.once('exit', () => resolve()); app.proc.send({ type: 'stop' }); });
-  await new Promise<void>((resolve) => { bare.proc.once('exit', () => resolve()); bare.proc.send({ type: 'stop' }); });
+  await stopChild(app);
+  await stopChild(bare);
   const agentUser: CurrentUser = { id: seeded.heavyAgentId, username: agentUsername(1), displayName: '', email: '', role: 'agent', mustChangePassword: false };
   const adminUser: CurrentUser = { id: seeded.adminId, username: ADMIN_USERNAME, displayName: '', email: '', role: 'admin', mustChangePassword: false };
   const scenarios: [string, CurrentUser, Record<string, string>][] = [
