@@ -4,6 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { KyselyPlugin } from 'kysely';
+import { type AgentFigureCaches, cachedSummary, filterSchema, summary, type Summary } from '../src/dashboard/queries.server.ts';
+import { TtlCache } from '../src/platform/cache.ts';
+import type { CurrentUser } from '../src/views/context.ts';
 import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
@@ -11,12 +14,16 @@ import { databaseKinds } from './helpers/database.ts';
 let groupedScans = 0;
 let leadReads = 0;
 let statements = 0;
+let lastGrouped = '';
 // Counts the summary's grouped scan (the statement the cache exists to avoid), and every read of leads.
 const counter: KyselyPlugin = {
   transformQuery: (args) => {
     statements++;
     const text = JSON.stringify(args.node);
-    if (args.node.kind === 'SelectQueryNode' && args.node.groupBy && text.includes('filter (where is_transferred)')) groupedScans++;
+    if (args.node.kind === 'SelectQueryNode' && args.node.groupBy && text.includes('filter (where is_transferred)')) {
+      groupedScans++;
+      lastGrouped = JSON.stringify(args.node.where ?? null);
+    }
     if (args.node.kind === 'SelectQueryNode' && text.includes('"name":"leads"')) leadReads++;
     return args.node;
   },
@@ -87,6 +94,39 @@ for (const kind of databaseKinds()) {
       await figures(anna);
       assert.equal(groupedScans, 0, "boris's lead leaves anna's figures cached");
       assert.equal(total(await figures(admin)), adminBefore + 1);
+    });
+
+    test("after one agent's change an admin's figures read only that agent's leads again (decision 025)", async () => {
+      await create(anna);
+      await create(boris);
+      await figures(admin);
+      await figures(admin, '?agent=mine');
+      await create(boris);
+      groupedScans = 0;
+      const html = await figures(admin);
+      assert.equal(groupedScans, 1);
+      const listed = /"agent_id".*"values":\[([\d,]*)\]/.exec(lastGrouped)?.[1];
+      assert.equal(listed, String(borisId), "the scan reads boris's leads only: anna's figures are reused");
+      groupedScans = 0;
+      await figures(admin, '?agent=mine');
+      assert.equal(groupedScans, 0, "boris is not chief's broker: \"my brokers\" reuses every agent's figures");
+      assert.equal(total(html), Number((await t.app.db.selectFrom('leads').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n));
+    });
+
+    test("an admin's figures summed per agent equal one scan of every lead, charts included", async () => {
+      await create(anna, 'Клієнт Суми');
+      const admins: CurrentUser = { id: adminId, username: 'chief', displayName: 'chief', email: '', role: 'admin', mustChangePassword: false };
+      for (const query of [{}, { agent: 'mine' }, { agent: String(borisId) }]) {
+        const f = filterSchema.parse(query);
+        const caches: AgentFigureCaches = { groups: new TtlCache(60_000, 100), weeks: new TtlCache(60_000, 100) };
+        const scan: Summary = await summary(t.app.db, admins, f);
+        groupedScans = 0;
+        const summed = await cachedSummary(t.app.db, admins, f, new TtlCache(60_000, 10), 1, caches);
+        assert.equal(groupedScans, 1, 'summed per agent, not scanned by summary()');
+        assert.match(lastGrouped, /agent_id/);
+        assert.deepEqual(summed, scan, JSON.stringify(query));
+        assert.ok(scan.cards.total > 0 && scan.charts.weekly.length > 0);
+      }
     });
 
     test('closing, reassigning and deleting show at once for everyone concerned', async () => {

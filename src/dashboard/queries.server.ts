@@ -74,6 +74,80 @@ export interface Charts {
 
 export interface Summary { cards: Cards; charts: Charts }
 
+/** One row of the grouped scan: leads by (status, stage label, source). */
+interface Group { status: string; label: string; source: string | null; n: number; transferred: number }
+type Week = { week: string; count: number };
+
+const groupColumns = [
+  'leads.status', sql<string>`coalesce(leads.hubspot_stage_label, '')`.as('label'), 'leads.source',
+  sql<number>`count(*)::int`.as('n'), sql<number>`(count(*) filter (where is_transferred))::int`.as('transferred'),
+] as const;
+const weekColumn = sql<Date>`date_trunc('week', leads.created_at at time zone 'Europe/Kyiv')`;
+const inWindow = sql<Date>`now() - interval '12 weeks'`;
+
+/** The grouped rows added up: what the cards and the stage and source charts are made from. */
+interface Tally {
+  total: number; active: number; closed: number; transferred: number;
+  stage: Map<string, { label: string; status: string; count: number }>;
+  source: Map<string | null, number>;
+}
+
+const ACTIVE = new Set<string>(ACTIVE_STATUSES);
+
+function tally(groups: Iterable<Group>): Tally {
+  const t: Tally = { total: 0, active: 0, closed: 0, transferred: 0, stage: new Map(), source: new Map() };
+  for (const g of groups) {
+    t.total += g.n;
+    t.transferred += g.transferred;
+    if (g.status === 'closed') t.closed += g.n;
+    if (ACTIVE.has(g.status)) t.active += g.n;
+    const key = `${g.status}|${g.label}`;
+    const s = t.stage.get(key);
+    if (s) s.count += g.n;
+    else t.stage.set(key, { label: g.label, status: g.status, count: g.n });
+    t.source.set(g.source, (t.source.get(g.source) ?? 0) + g.n);
+  }
+  return t;
+}
+
+/** Tallies added into a new one (each agent's, for an admin); the parts are never changed. */
+function addTallies(parts: Iterable<Tally>): Tally {
+  const sum: Tally = { total: 0, active: 0, closed: 0, transferred: 0, stage: new Map(), source: new Map() };
+  for (const t of parts) {
+    sum.total += t.total;
+    sum.active += t.active;
+    sum.closed += t.closed;
+    sum.transferred += t.transferred;
+    for (const [key, s] of t.stage) {
+      const have = sum.stage.get(key);
+      if (have) have.count += s.count;
+      else sum.stage.set(key, { ...s });
+    }
+    for (const [src, n] of t.source) sum.source.set(src, (sum.source.get(src) ?? 0) + n);
+  }
+  return sum;
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Cards and charts from a tally and the weekly counts (summed when they come per agent). */
+function fromTally(t: Tally, weeks: Iterable<Week>): Summary {
+  const weekly = new Map<string, number>();
+  for (const w of weeks) weekly.set(w.week, (weekly.get(w.week) ?? 0) + w.count);
+  return {
+    cards: {
+      total: t.total, active: t.active, closed: t.closed, transferred: t.transferred,
+      conversion: t.total ? Math.round((t.closed / t.total) * 1000) / 10 : 0,
+    },
+    charts: {
+      weekly: [...weekly].sort(([a], [b]) => compare(a, b)).map(([week, count]) => ({ week, count })),
+      // Ties in a fixed order, so figures summed per agent equal those of one scan.
+      byStage: [...t.stage.values()].map((s) => ({ ...s })).sort((a, b) => b.count - a.count || compare(a.status, b.status) || compare(a.label, b.label)),
+      bySource: [...t.source].map(([source, count]) => ({ source, count })).sort((a, b) => b.count - a.count || compare(a.source ?? '', b.source ?? '')),
+    },
+  };
+}
+
 /**
  * Cards and charts from two grouped scans: one by (status, stage label, source) from which the cards,
  * the stage chart and the source chart are all derived, and one by week. No per-row work, one
@@ -81,41 +155,70 @@ export interface Summary { cards: Cards; charts: Charts }
  */
 export async function summary(db: DbLike, user: CurrentUser, f: LeadFilter): Promise<Summary> {
   const where = filtered(user, f);
-  const groups = await db.selectFrom('leads')
-    .select(['status', sql<string>`coalesce(hubspot_stage_label, '')`.as('label'), 'source',
-      sql<number>`count(*)::int`.as('n'), sql<number>`(count(*) filter (where is_transferred))::int`.as('transferred')])
-    .where(where).groupBy(['status', sql`2`, 'source']).execute();
+  const groups = await db.selectFrom('leads').select(groupColumns).where(where).groupBy(['leads.status', sql`2`, 'leads.source']).execute();
   // Group on the truncated timestamp, format only the ~12 groups.
   const weekly = await db.selectFrom(
-    db.selectFrom('leads')
-      .select([sql<Date>`date_trunc('week', leads.created_at at time zone 'Europe/Kyiv')`.as('week'), sql<number>`count(*)::int`.as('count')])
-      .where(where).where('leads.created_at', '>=', sql<Date>`now() - interval '12 weeks'`)
-      .groupBy(sql`1`).as('w'),
-  ).select([sql<string>`to_char(w.week, 'YYYY-MM-DD')`.as('week'), 'w.count']).orderBy('w.week').execute();
+    db.selectFrom('leads').select([weekColumn.as('week'), sql<number>`count(*)::int`.as('count')])
+      .where(where).where('leads.created_at', '>=', inWindow).groupBy(sql`1`).as('w'),
+  ).select([sql<string>`to_char(w.week, 'YYYY-MM-DD')`.as('week'), 'w.count']).execute();
+  return fromTally(tally(groups), weekly);
+}
 
-  const cards: Cards = { total: 0, active: 0, closed: 0, transferred: 0, conversion: 0 };
-  const stage = new Map<string, { label: string; status: string; count: number }>();
-  const source = new Map<string | null, number>();
-  for (const g of groups) {
-    cards.total += g.n;
-    cards.transferred += g.transferred;
-    if (g.status === 'closed') cards.closed += g.n;
-    if ((ACTIVE_STATUSES as string[]).includes(g.status)) cards.active += g.n;
-    const key = `${g.status}|${g.label}`;
-    const s = stage.get(key) ?? { label: g.label, status: g.status, count: 0 };
-    s.count += g.n;
-    stage.set(key, s);
-    source.set(g.source, (source.get(g.source) ?? 0) + g.n);
-  }
-  cards.conversion = cards.total ? Math.round((cards.closed / cards.total) * 1000) / 10 : 0;
-  return {
-    cards,
-    charts: {
-      weekly,
-      byStage: [...stage.values()].sort((a, b) => b.count - a.count),
-      bySource: [...source].map(([src, count]) => ({ source: src, count })).sort((a, b) => b.count - a.count),
-    },
+/**
+ * One agent's grouped rows and weekly counts, each under that agent's lead version (read before them, so
+ * never older than their key). An admin's figures without filters (all leads, "my brokers", one agent)
+ * are the sum of whole agents' figures: after a change only the agents whose version moved are read
+ * again — one agent's few hundred leads instead of a scan of every lead (decision 025).
+ */
+export interface AgentFigureCaches {
+  /** Grouped rows added up: a pure function of the agent's leads, so exact under the version for as long as kept. */
+  groups: TtlCache<Tally>;
+  /** Weekly counts: the 12-week window also slides with time, so kept only DASHBOARD_CACHE_SECONDS. */
+  weeks: TtlCache<Week[]>;
+}
+
+/** Filters under which the figures are a sum of whole agents' figures. */
+function wholeAgents(f: LeadFilter): boolean {
+  return !f.status && !f.stage && !f.source && !f.country && !f.from && !f.to && !f.duplicates && !f.q;
+}
+
+/** Past this many agents to read again, one scan of the whole scope beats a list of ids. */
+const MAX_LISTED_AGENTS = 100;
+
+async function summedByAgent(db: DbLike, user: CurrentUser, f: LeadFilter, caches: AgentFigureCaches): Promise<Summary> {
+  // The agents in scope and their versions, in one statement before any lead is read.
+  let scope = db.selectFrom('users').leftJoin('lead_versions', 'lead_versions.agent_id', 'users.id')
+    .select(['users.id', sql<string>`coalesce(lead_versions.version, 0)::text`.as('version')]);
+  if (f.agent === 'mine') scope = scope.where('users.admin_id', '=', user.id);
+  else if (typeof f.agent === 'number') scope = scope.where('users.id', '=', f.agent);
+  const agents = await scope.execute();
+
+  // Each agent's value under its version; those missing are read in one statement and kept.
+  const load = async <R, V>(cache: TtlCache<V>, read: (ids: number[] | null) => Promise<(R & { agent_id: number })[]>, make: (rows: R[]) => V): Promise<V[]> => {
+    const keyOf = (a: { id: number; version: string }) => `${a.id}|${a.version}`;
+    const have = await Promise.all(agents.map((a) => cache.peek(keyOf(a)) ?? null));
+    const missing = agents.filter((_, i) => have[i] === null);
+    if (missing.length === 0) return have as V[];
+    const rows = await read(missing.length <= MAX_LISTED_AGENTS ? missing.map((a) => a.id) : null);
+    const byAgent = new Map<number, R[]>(missing.map((a) => [a.id, []]));
+    for (const row of rows) byAgent.get(row.agent_id)?.push(row);
+    const made = new Map(missing.map((a) => [a.id, make(byAgent.get(a.id)!)]));
+    for (const a of missing) cache.put(keyOf(a), made.get(a.id)!);
+    return agents.map((a, i) => have[i] ?? made.get(a.id)!);
   };
+  const restrict = <Q extends { where: (...args: any[]) => Q }>(q: Q, ids: number[] | null): Q => {
+    if (ids) return q.where('leads.agent_id', 'in', ids);
+    return f.agent === undefined ? q : q.where(filtered(user, f));
+  };
+  const groups = await load(caches.groups, (ids) => restrict(
+    db.selectFrom('leads').select(['leads.agent_id', ...groupColumns]).groupBy(['leads.agent_id', 'leads.status', sql`3`, 'leads.source']),
+    ids,
+  ).execute(), tally);
+  const weeks = await load(caches.weeks, (ids) => db.selectFrom(
+    restrict(db.selectFrom('leads').select(['leads.agent_id', weekColumn.as('week'), sql<number>`count(*)::int`.as('count')])
+      .where('leads.created_at', '>=', inWindow).groupBy(['leads.agent_id', sql`2`]), ids).as('w'),
+  ).select(['w.agent_id', sql<string>`to_char(w.week, 'YYYY-MM-DD')`.as('week'), 'w.count']).execute(), (rows) => rows);
+  return fromTally(addTallies(groups), weeks.flat());
 }
 
 /**
@@ -123,13 +226,15 @@ export async function summary(db: DbLike, user: CurrentUser, f: LeadFilter): Pro
  * the figures, so a change committed in between is never cached under the older version): a lead
  * created, edited, moved or deleted changes the version and so the figures at once, on every instance; so
  * does renaming an agent or moving them to another admin ("my brokers", migrations/0013). What the version
- * does not see — the 12-week window sliding — is bounded by the cache's expiry.
+ * does not see — the 12-week window sliding — is bounded by the cache's expiry. An admin's figures without
+ * filters are summed from each agent's, kept under each agent's own version (summedByAgent).
  */
-export async function cachedSummary(db: DbLike, user: CurrentUser, f: LeadFilter, cache: TtlCache<Summary>, version: number): Promise<Summary> {
+export async function cachedSummary(db: DbLike, user: CurrentUser, f: LeadFilter, cache: TtlCache<Summary>, version: number, agentCaches?: AgentFigureCaches): Promise<Summary> {
   // Admins share figures, except for "my brokers", which depends on who asks.
   const scope = user.role !== 'admin' ? `agent:${user.id}` : f.agent === 'mine' ? `admin:${user.id}` : 'admin';
   const key = `${scope}|${version}|${JSON.stringify({ ...f, page: 0, sort: '', order: '' })}`;
-  return cache.get(key, () => summary(db, user, f));
+  const byAgent = user.role === 'admin' && agentCaches && wholeAgents(f);
+  return cache.get(key, () => (byAgent ? summedByAgent(db, user, f, agentCaches) : summary(db, user, f)));
 }
 
 const SORT_COLUMNS: Record<SortKey, string> = {

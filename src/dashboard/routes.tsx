@@ -25,6 +25,13 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   // Cards and charts are the costly part of the page (grouped scans over every lead in scope); they are
   // cached under the scope's lead version (migrations/0012), so any change to those leads is seen at once.
   const summaryCache = new TtlCache<q.Summary>(ttlMs, 2000);
+  // An admin's figures without filters are summed from each agent's, kept under each agent's version
+  // (decision 025): the grouped rows are exact under it, so they are kept an hour (or as long as the cache
+  // is on); the weekly counts slide with time and expire with the rest.
+  const agentFigures: q.AgentFigureCaches = {
+    groups: new TtlCache(ttlMs > 0 ? Math.max(ttlMs, 3_600_000) : 0, 20_000),
+    weeks: new TtlCache(ttlMs, 20_000),
+  };
   // The whole body (cards, charts, table) rendered, under the same version (decision 019), and the whole
   // page around it but the CSRF token (decision 023): an unchanged dashboard costs the session (from the
   // instance's memory, or one statement) and the token. ~60 KB an entry, kept as UTF-8 bytes.
@@ -47,7 +54,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     if (version === null) throw new Error('the lead version is read with the session on this route');
     const key = `${user.id}|${user.role}|${user.displayName}|${locale}|${pagePath(request)}|${version}|${filterKey}`;
     const { page, render } = await pageCache.get(key, async () => {
-      const { cards, charts } = await q.cachedSummary(db, user, filter, summaryCache, version);
+      const { cards, charts } = await q.cachedSummary(db, user, filter, summaryCache, version, agentFigures);
       const pageData = await q.page(db, user, filter, cards.total);
       const agents = user.role === 'admin' ? await agentsCache.get('agents', () => q.filterAgents(db)) : null;
       const body = renderEncodedFragment(<DashboardBody ctx={{ t, locale, user }} data={{ cards, charts, ...pageData, filter, agents }} />);

@@ -314,8 +314,15 @@ export interface LeadImportsTable {
   heartbeat_at: NullableTimestamp;
 }
 
+/** Kept by the database itself (migrations/0012): read, never written by the app. */
+export interface LeadVersionsTable {
+  agent_id: number;
+  version: string; // bigint
+}
+
 export interface Database {
   lead_imports: LeadImportsTable;
+  lead_versions: LeadVersionsTable;
   sync_items: SyncItemsTable;
   hubspot_owners: HubspotOwnersTable;
   hubspot_unassigned: HubspotUnassignedTable;

@@ -11,20 +11,35 @@ export class TtlCache<V> {
 
   async get(key: string, load: () => Promise<V>): Promise<V> {
     if (this.ttlMs <= 0) return load();
-    const now = Date.now();
+    const hit = this.peek(key);
+    if (hit) return hit;
+    const value = load();
+    this.store(key, value);
+    return value;
+  }
+
+  /** The value kept under the key, if it has not expired. */
+  peek(key: string): Promise<V> | undefined {
     const hit = this.entries.get(key);
-    if (hit && hit.expires > now) return hit.value;
+    return hit && hit.expires > Date.now() ? hit.value : undefined;
+  }
+
+  /** Keeps a value computed elsewhere (several keys filled by one query). */
+  put(key: string, value: V): void {
+    if (this.ttlMs > 0) this.store(key, Promise.resolve(value));
+  }
+
+  private store(key: string, value: Promise<V>): void {
+    const now = Date.now();
     // Entries are kept in the order they were stored, so the oldest (first to expire) are at the front:
-    // a miss removes those that expired and, when full, the oldest — not a walk over every entry.
+    // a store removes those that expired and, when full, the oldest — not a walk over every entry.
     this.entries.delete(key);
     for (const [k, e] of this.entries) {
       if (e.expires > now && this.entries.size < this.maxEntries) break;
       this.entries.delete(k);
     }
-    const value = load();
     this.entries.set(key, { expires: now + this.ttlMs, value });
     value.catch(() => this.entries.delete(key));
-    return value;
   }
 }
 
