@@ -168,9 +168,10 @@ describe('redaction', () => {
       cause: Object.assign(new Error('inner'), { token: 'tok-secret-8' }),
     });
     log.logger.error({ err }, 'error probe');
+    log.logger.warn({ job: 'sync', cause: Object.assign(new Error('nested failure'), { body: 'nested-secret-9', status: 502 }) }, 'nested error probe');
     await log.close();
     const { raw, lines } = readLogDir(dir);
-    for (const secret of ['ak-secret-1', 'pw-secret-2', 'csrf-secret-3', 'hs-secret-4', 'hs-secret-5', 'secret-6', 'secret-7', 'tok-secret-8']) {
+    for (const secret of ['ak-secret-1', 'pw-secret-2', 'csrf-secret-3', 'hs-secret-4', 'hs-secret-5', 'secret-6', 'secret-7', 'tok-secret-8', 'nested-secret-9']) {
       assert.ok(!raw.includes(secret), `${secret} was written to the log`);
     }
     const form = lines.find((l) => l.msg === 'form probe')!;
@@ -181,6 +182,10 @@ describe('redaction', () => {
     assert.equal(logged.code, 401);
     assert.deepEqual(logged.headers, { authorization: '[Redacted]', 'content-type': 'application/json' });
     assert.equal(err.headers.authorization, 'Bearer hs-secret-5', 'the error itself is not changed');
+    const nested = lines.find((l) => l.msg === 'nested error probe')!.cause as Record<string, unknown>;
+    assert.equal(nested.message, 'nested failure', 'an error under another key keeps its message');
+    assert.equal(nested.status, 502);
+    assert.match(String(nested.stack), /nested failure/);
   });
 });
 

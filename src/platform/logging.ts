@@ -25,11 +25,14 @@ const MAX_DEPTH = 8;
 
 /**
  * `value` with every sensitive key's value replaced. Copy on write: what has nothing to replace is
- * returned as it is, and the caller's objects are never changed. Plain objects and arrays are walked;
- * instances of classes are not (errors go through their serializer, requests and replies through theirs).
+ * returned as it is, and the caller's objects are never changed. Plain objects and arrays are walked and
+ * errors serialized; other instances of classes are not walked (requests and replies have serializers).
  */
 export function redact(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
+  // An error under any key but the top-level `err` (which pino hands to its serializer) is serialized
+  // here: message, stack and its own fields, redacted (JSON.stringify would drop the message and keep the rest).
+  if (value instanceof Error) return serializeError(value);
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
@@ -45,7 +48,7 @@ export function redact(value: unknown, depth = 0): unknown {
   let out: Record<string, unknown> | undefined;
   for (const key of Object.keys(obj)) {
     const v = obj[key];
-    const r = SENSITIVE_KEYS.has(key) && v !== undefined ? CENSOR : redact(v, depth + 1);
+    const r = SENSITIVE_KEYS.has(key) && v !== undefined ? CENSOR : depth === 0 && key === 'err' ? v : redact(v, depth + 1);
     if (r !== v) (out ??= { ...obj })[key] = r;
   }
   return out ?? obj;
