@@ -29,6 +29,23 @@ describe('/metrics', () => {
     assert.match(res.body, /propart_hubspot_retries_total/);
   });
 
+  test('request counts and the duration histogram add up: cumulative buckets, +Inf = count = requests', async () => {
+    const before = await t.app.inject({ method: 'GET', url: '/metrics' });
+    const count = (body: string, line: RegExp) => Number(line.exec(body)?.[1] ?? 0);
+    const requests = /propart_http_requests_total\{method="GET",route="\/healthz",status="200"\} (\d+)/;
+    const start = count(before.body, requests);
+    for (let i = 0; i < 3; i++) assert.equal((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+    const { body } = await t.app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(count(body, requests), start + 3);
+    const buckets = [...body.matchAll(/propart_http_request_duration_seconds_bucket\{le="([^"]+)",method="GET",route="\/healthz"\} (\d+)/g)].map((m) => [m[1], Number(m[2])] as const);
+    assert.deepEqual(buckets.map(([le]) => le), ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '+Inf']);
+    for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]![1] >= buckets[i - 1]![1], 'buckets are cumulative');
+    const total = count(body, /propart_http_request_duration_seconds_count\{method="GET",route="\/healthz"\} (\d+)/);
+    assert.equal(buckets.at(-1)![1], total);
+    assert.equal(total, start + 3, 'every request is both counted and timed');
+    assert.ok(count(body, /propart_http_request_duration_seconds_sum\{method="GET",route="\/healthz"\} ([\d.e-]+)/) > 0);
+  });
+
   test('the separate worker can serve its HubSpot counters on a loopback port', async () => {
     const { startMetricsServer, hubspotRetries } = await import('../src/platform/metrics.ts');
     hubspotRetries.inc();
