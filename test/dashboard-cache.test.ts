@@ -172,6 +172,61 @@ for (const kind of databaseKinds()) {
       assert.ok(leadReads > 0, 'another order is its own page');
     });
 
+    test('over real connections, concurrent dashboards each carry one token of their own, in every place', async () => {
+      await figures(anna);
+      await figures(anna);
+      const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const cookie = [...anna.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      const bodies = await Promise.all(Array.from({ length: 200 }, async () => {
+        const res = await fetch(`${address}/dashboard`, { headers: { cookie } });
+        assert.equal(res.status, 200);
+        return res.text();
+      }));
+      const tokenPlaces = /(?:name="csrf-token" content|name="_csrf" value)="([^"]+)"/g;
+      const tokens = bodies.map((b) => {
+        const found = [...b.matchAll(tokenPlaces)].map((m) => m[1]);
+        assert.ok(found.length >= 2, 'the meta tag and the sign-out form at least');
+        assert.equal(new Set(found).size, 1, 'one token in every place of a page');
+        return found[0];
+      });
+      assert.equal(new Set(tokens).size, bodies.length, 'no two pages share a token');
+      const withoutTokens = (b: string) => b.replace(tokenPlaces, (place, token: string) => place.replace(token, ''));
+      for (const b of bodies) assert.equal(withoutTokens(b), withoutTokens(bodies[0]!), 'otherwise the same page');
+    });
+
+    test('a page queued behind a client that does not read keeps its token (bytes used again only once written)', async () => {
+      await figures(anna);
+      await figures(anna);
+      const address = new URL(await t.app.listen({ port: 0, host: '127.0.0.1' }));
+      const cookie = [...anna.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      const { connect } = await import('node:net');
+      const socket = connect(Number(address.port), address.hostname);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const count = 300; // ~8 MB of pages: more than the socket buffers hold, so most wait in the server
+      socket.pause();
+      socket.write(`GET /dashboard HTTP/1.1\r\nhost: x\r\ncookie: ${cookie}\r\n\r\n`.repeat(count));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.resume();
+      const tokenPlaces = /(?:name="csrf-token" content|name="_csrf" value)="([^"]+)"/g;
+      let text = '';
+      for (let i = 0; i < 200 && (text.match(/<\/html>/g)?.length ?? 0) < count; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        text = Buffer.concat(chunks).toString('utf8');
+      }
+      socket.destroy();
+      const pages = text.split(/HTTP\/1\.1 /).slice(1);
+      assert.equal(pages.length, count);
+      const tokens = pages.map((p) => {
+        assert.match(p, /^200 /);
+        const found = [...p.matchAll(tokenPlaces)].map((m) => m[1]);
+        assert.equal(new Set(found).size, 1, 'one token in every place of a page');
+        return found[0];
+      });
+      assert.equal(new Set(tokens).size, count, 'no two pages share a token');
+    });
+
     test('the cached body keeps every value escaped', async () => {
       await create(anna, '<script>alert(1)</script> Кеш');
       for (let i = 0; i < 2; i++) {

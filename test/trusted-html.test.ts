@@ -50,9 +50,35 @@ test("a page rendered ahead (PageTemplate) gets each request's token in every pl
     h('body', null, h(TrustedBlock, { html: body }), h('form', null, h('input', { type: 'hidden', name: '_csrf', value: token })), 'кінець'));
   const template = renderPageTemplate(page);
   for (const token of ['tok-1_A', 'tok-2_B']) {
-    const filled = fillPageTemplate(template, token).toString('utf8');
+    const filled = fillPageTemplate(template, token).body.toString('utf8');
     assert.equal(filled, renderDocumentBytes(page(token)).toString('utf8'));
     assert.equal(filled.split(token).length - 1, 2, 'in the meta tag and the form');
   }
   assert.throws(() => fillPageTemplate(template, 'x"><script>'), /CSRF token/, 'anything but a token is refused, never inserted');
+});
+
+test('a filled page is used again only once written: a page still on its way keeps its token', () => {
+  const page = (token: string) => h('html', null, h('head', null, h('meta', { name: 'csrf-token', content: token })),
+    h('body', null, h('p', null, 'Клієнт'), h('input', { type: 'hidden', name: '_csrf', value: token }), 'кінець'));
+  const template = renderPageTemplate(page);
+  const expected = (token: string) => renderDocumentBytes(page(token)).toString('utf8');
+
+  const a = fillPageTemplate(template, 'token-A1');
+  const b = fillPageTemplate(template, 'token-B2'); // asked while a is still being written
+  assert.notEqual(b.body, a.body);
+  assert.equal(a.body.toString('utf8'), expected('token-A1'), 'filling b did not touch a');
+  a.written();
+  const c = fillPageTemplate(template, 'token-C3');
+  assert.equal(c.body, a.body, "a's bytes are used again once a was written");
+  assert.equal(c.body.toString('utf8'), expected('token-C3'), 'with every place of the token rewritten');
+  assert.equal(b.body.toString('utf8'), expected('token-B2'), 'b, still on its way, is untouched');
+  const d = fillPageTemplate(template, 'token-D4');
+  assert.notEqual(d.body, c.body, 'c is not handed out twice');
+  // A token of another length is filled afresh, and its page is not kept.
+  c.written();
+  const long = fillPageTemplate(template, 'a-longer-token_123');
+  assert.equal(long.body.toString('utf8'), expected('a-longer-token_123'));
+  assert.notEqual(long.body, c.body);
+  long.written();
+  assert.equal(fillPageTemplate(template, 'token-E5').body, c.body, 'the kept page is still the one of the usual length');
 });

@@ -104,7 +104,9 @@ export function registerViews(app: FastifyInstance): void {
   // request has flash messages to show.
   app.decorateReply('viewTemplate', function (this: FastifyReply, template: PageTemplate, page: (ctx: ViewContext) => import('preact').VNode) {
     if (this.request.flashesIn.length > 0 || this.flashesOut.length > 0) return this.view(page);
-    return sendPage(this, fillPageTemplate(template, this.generateCsrf()));
+    const { body, written } = fillPageTemplate(template, this.generateCsrf());
+    this.raw.once('finish', written);
+    return sendPage(this, body);
   });
 
   // The language switch: a POST (it changes state), remembered for a year.
