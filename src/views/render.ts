@@ -123,7 +123,12 @@ export function fillPageTemplate(page: PageTemplate, csrfToken: string): { body:
     body = Buffer.concat(pieces);
     if (f.tokenBytes < 0) f.tokenBytes = token.length;
   }
-  const filled = body;
-  const keep = f.tokenBytes === csrfToken.length;
-  return { body: filled, written: () => { if (keep) f.spare = filled; } };
+  // A bound function, not a closure: no per-request function for the transpiler to name.
+  return { body, written: f.tokenBytes === csrfToken.length ? handBack.bind(f, body) : noop };
 }
+
+function handBack(this: Filling, body: Buffer): void {
+  this.spare = body;
+}
+
+function noop(): void {}
