@@ -53,6 +53,10 @@ for (const kind of databaseKinds()) {
     });
     after(() => t.close());
 
+    // The app on a real port, for the tests that need real connections (opened once).
+    let open: Promise<string> | undefined;
+    const listening = () => (open ??= t.app.listen({ port: 0, host: '127.0.0.1' }));
+
     let phone = 1000;
     const create = async (c: Client, dealName = 'Клієнт Кешу') => {
       await c.get('/leads/new');
@@ -175,7 +179,7 @@ for (const kind of databaseKinds()) {
     test('over real connections, concurrent dashboards each carry one token of their own, in every place', async () => {
       await figures(anna);
       await figures(anna);
-      const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const address = await listening();
       const cookie = [...anna.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
       const bodies = await Promise.all(Array.from({ length: 200 }, async () => {
         const res = await fetch(`${address}/dashboard`, { headers: { cookie } });
@@ -197,7 +201,7 @@ for (const kind of databaseKinds()) {
     test('a page queued behind a client that does not read keeps its token (bytes used again only once written)', async () => {
       await figures(anna);
       await figures(anna);
-      const address = new URL(await t.app.listen({ port: 0, host: '127.0.0.1' }));
+      const address = new URL(await listening());
       const cookie = [...anna.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
       const { connect } = await import('node:net');
       const socket = connect(Number(address.port), address.hostname);

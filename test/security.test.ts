@@ -51,6 +51,24 @@ for (const kind of databaseKinds()) {
       assert.equal(res.statusCode, 403);
     });
 
+    test('each page gets a token of its own, made from the cookie\'s secret; a token changed by one character is refused', async () => {
+      const c = new Client(t.app);
+      await c.get('/login'); // the first page: the plugin makes the secret and its cookie
+      const tokens = new Set<string>();
+      for (let i = 0; i < 5; i++) {
+        await c.get('/login');
+        assert.match(c.csrfToken, /^[0-9a-f]{8}-[\w-]{43}$/, 'salt "-" base64url(sha256)');
+        tokens.add(c.csrfToken);
+      }
+      assert.equal(tokens.size, 5, 'a new salt on every page');
+      const good = c.csrfToken;
+      const last = good.at(-1) === 'A' ? 'B' : 'A';
+      const bad = await c.post('/login', { username: 'agent_one', password: 'agent-one-password', _csrf: good.slice(0, -1) + last });
+      assert.equal(bad.statusCode, 403);
+      const ok = await c.post('/login', { username: 'agent_one', password: 'agent-one-password', _csrf: good });
+      assert.notEqual(ok.statusCode, 403, 'an older page\'s token still works: tokens are checked against the secret');
+    });
+
     test('security headers: strict CSP without inline script, no framing, nosniff, referrer policy, no HSTS in development', async () => {
       const res = await new Client(t.app).get('/login');
       const csp = String(res.headers['content-security-policy']);

@@ -13,7 +13,7 @@ import { type KyselyPlugin, sql } from 'kysely';
 import pino from 'pino';
 import { buildApp } from '../src/app.ts';
 import { type DatabaseHandle, openDatabase } from '../src/db/database.ts';
-import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { cacheCaughtUp, seedUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 
 /** Counts one app's session lookups (the statement session.ts sends to the database). */
@@ -45,17 +45,7 @@ describe('session cache [postgres]', { skip: !process.env.TEST_DATABASE_URL && '
 
   const cache = () => t.app.sessionCache!;
   /** Waits until the instance has heard everything committed so far (connecting first if it must). */
-  const settle = async () => {
-    for (let i = 0; i < 200; i++) {
-      try {
-        await cache().listener.sync();
-        return;
-      } catch {
-        await sleep(50);
-      }
-    }
-    throw new Error('the session cache never caught up');
-  };
+  const settle = () => cacheCaughtUp(t.app);
   /** A user whose last state change was over FRESH_SECONDS ago (the browser dropped the cookie). */
   const later = (c: Client) => {
     c.cookies.delete('propart_fresh');
@@ -140,6 +130,17 @@ describe('session cache [postgres]', { skip: !process.env.TEST_DATABASE_URL && '
     await t.app.db.deleteFrom('sessions').where('user_id', '=', olenaId).execute();
     await settle();
     assert.equal((await dashboard(e)).res.statusCode, 302, 'signed out everywhere: out here too');
+
+    // An operator ending sessions by moving their expiry (migrations/0017); the last-seen touch is not told.
+    const f = await signedIn('olena', 'olena-password-1');
+    await settle();
+    await dashboard(f);
+    await t.app.db.updateTable('sessions').set({ last_seen_at: sql`now()` }).where('user_id', '=', olenaId).execute();
+    await settle();
+    assert.equal((await dashboard(f)).read, 0, 'a touch of last_seen_at leaves the kept session');
+    await t.app.db.updateTable('sessions').set({ expires_at: sql`now() - interval '1 second'` }).where('user_id', '=', olenaId).execute();
+    await settle();
+    assert.equal((await dashboard(f)).res.statusCode, 302, 'expired by an operator: out at once');
   });
 
   test('leads written by another process show once heard, still without reading the session', async () => {

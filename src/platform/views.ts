@@ -5,6 +5,7 @@ import type { Locale } from '../db/schema.ts';
 import type { Flash, FlashType, ViewContext } from '../views/context.ts';
 import { fillPageTemplate, type PageTemplate, renderDocumentBytes, renderPageTemplate } from '../views/render.ts';
 import { DEFAULT_LOCALE, isLocale, isMessageKey, type MessageKey, translator } from './i18n.ts';
+import { csrfToken } from './security.ts';
 
 export const LOCALE_COOKIE = 'propart_lang';
 const FLASH_COOKIE = 'propart_flash';
@@ -92,7 +93,7 @@ export function registerViews(app: FastifyInstance): void {
     const request = this.request;
     const flashes = [...request.flashesIn, ...this.flashesOut];
     if (flashes.length > 0) this.clearCookie(FLASH_COOKIE, { path: '/' });
-    const ctx = viewContext(request, this.generateCsrf(), flashes, request.id);
+    const ctx = viewContext(request, csrfToken(this), flashes, request.id);
     // Sent as bytes: encoded once, where a string would be scanned for its length and then encoded again;
     // a part encoded ahead (EncodedHtml, from a cache) is copied in as it is.
     const html = renderDocumentBytes(page(ctx));
@@ -104,7 +105,7 @@ export function registerViews(app: FastifyInstance): void {
   // request has flash messages to show.
   app.decorateReply('viewTemplate', function (this: FastifyReply, template: PageTemplate, page: (ctx: ViewContext) => import('preact').VNode) {
     if (this.request.flashesIn.length > 0 || this.flashesOut.length > 0) return this.view(page);
-    const { body, written } = fillPageTemplate(template, this.generateCsrf());
+    const { body, written } = fillPageTemplate(template, csrfToken(this));
     this.raw.once('finish', written);
     return sendPage(this, body);
   });

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../src/db/database.ts';
 import { buildApp } from '../../src/app.ts';
@@ -66,4 +67,24 @@ export async function seedUser(t: TestApp, u: SeedUser): Promise<number> {
     is_active: u.is_active ?? true,
   }).returning('id').executeTakeFirstOrThrow();
   return row.id;
+}
+
+/**
+ * Waits until the app's in-memory sessions (decision 023) have heard everything committed so far —
+ * connecting first if they must; at once when they are off (PGlite, SESSION_CACHE=false). A test that
+ * changes the database behind the app's back calls it before its next request, as another process's
+ * change reaches an instance only once heard.
+ */
+export async function cacheCaughtUp(app: FastifyInstance): Promise<void> {
+  const cache = app.sessionCache;
+  if (!cache) return;
+  for (let i = 0; i < 200; i++) {
+    try {
+      await cache.listener.sync();
+      return;
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error('the session cache never caught up');
 }
