@@ -122,23 +122,50 @@ describe('writing the file', () => {
     assert.equal(readLogDir(dir).lines.length, 2000);
   });
 
+  test('stdout gets the lines of one turn in one write, in order', async () => {
+    const dir = tempDir();
+    const log = createLogger({ level: 'info', dir, maxBytes: 1024 * 1024, count: 2, stdout: true });
+    const writes: string[] = [];
+    const original = process.stdout.write;
+    // Ours are kept; anything else (the test runner reports on stdout too) goes through.
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      if (!String(chunk).includes('stdout probe')) return (original as (...a: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
+      writes.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      for (let i = 0; i < 50; i++) log.logger.info({ seq: i }, 'stdout probe');
+      assert.equal(writes.length, 0, 'gathered within the turn');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.stdout.write = original;
+    }
+    assert.equal(writes.length, 1, 'one write for the turn');
+    assert.deepEqual(writes[0]!.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq), Array.from({ length: 50 }, (_, i) => i));
+    await log.close();
+  });
+
   for (const how of ['process.exit(3)', 'an uncaught exception']) {
     test(`lines gathered when the process ends (${how}) are still written`, () => {
       const dir = tempDir();
       const end = how === 'process.exit(3)' ? 'process.exit(3);' : "throw new Error('crash probe');";
       const script = `
         import { createLogger } from ${JSON.stringify(path.resolve('src/platform/logging.ts'))};
-        const log = createLogger({ level: 'info', dir: ${JSON.stringify(dir)}, maxBytes: 1048576, count: 2, stdout: false });
+        const log = createLogger({ level: 'info', dir: ${JSON.stringify(dir)}, maxBytes: 1048576, count: 2, stdout: true });
         for (let i = 0; i < 10; i++) log.logger.info({ seq: i }, 'last words');
         ${end}`;
+      let stdout = '';
       try {
         execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'pipe' });
         assert.fail('the child should have exited with an error');
       } catch (err) {
         assert.notEqual((err as { status: number | null }).status, 0);
+        stdout = String((err as { stdout: Buffer }).stdout);
       }
       const { lines } = readLogDir(dir);
-      assert.deepEqual(lines.map((l) => l.seq), Array.from({ length: 10 }, (_, i) => i));
+      assert.deepEqual(lines.map((l) => l.seq), Array.from({ length: 10 }, (_, i) => i), 'in the file');
+      const printed = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { seq: number }).seq);
+      assert.deepEqual(printed, Array.from({ length: 10 }, (_, i) => i), 'on stdout');
     });
   }
 });

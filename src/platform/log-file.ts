@@ -1,4 +1,5 @@
-// The log file: JSON lines appended to <dir>/propart.log, rotated by size into propart.log.1 … .N.
+// Where log lines go: the file (JSON lines appended to <dir>/propart.log, rotated by size into
+// propart.log.1 … .N) and stdout.
 //
 // Lines are gathered for the rest of the current turn of the event loop and written with one write(2),
 // so a busy instance makes one system call for many request lines instead of one each (decision 024).
@@ -13,27 +14,20 @@ import path from 'node:path';
 /** Gathered bytes above which the lines are written at once rather than at the end of the turn. */
 const FLUSH_BYTES = 64 * 1024;
 
-const open = new Set<LogFile>();
+const open = new Set<TurnLines>();
 let exitHandler = false;
 
-export class LogFile {
-  readonly #file: string;
-  readonly #maxBytes: number;
-  readonly #count: number;
-  #fd: number;
-  #size: number;
+/**
+ * A pino destination that gathers the lines of one turn of the event loop and hands them over together:
+ * at the end of the turn, at once past FLUSH_BYTES, and on the process's exit (a crash included).
+ */
+export abstract class TurnLines {
   #lines: string[] = [];
   #gathered = 0;
   #scheduled = false;
-  #failed = false;
   #closed = false;
 
-  constructor(dir: string, name: string, opts: { maxBytes: number; count: number }) {
-    this.#file = path.join(dir, name);
-    this.#maxBytes = opts.maxBytes;
-    this.#count = opts.count;
-    this.#fd = openSync(this.#file, 'a');
-    this.#size = fstatSync(this.#fd).size; // a restart appends to the file it left
+  constructor() {
     open.add(this);
     if (!exitHandler) {
       exitHandler = true;
@@ -54,18 +48,56 @@ export class LogFile {
     return true;
   }
 
-  /** Writes every gathered line now, rotating wherever the next line would pass the size limit. */
+  /** Hands every gathered line over now. */
   flush(): void {
     this.#scheduled = false;
     if (this.#lines.length === 0) return;
-    if (this.#fd < 0 && !this.#reopen()) {
-      this.#lines = [];
-      this.#gathered = 0;
-      return;
-    }
     const lines = this.#lines;
     this.#lines = [];
     this.#gathered = 0;
+    this.writeLines(lines);
+  }
+
+  /** Flushes; later lines are dropped. */
+  close(): Promise<void> {
+    this.flush();
+    this.#closed = true;
+    open.delete(this);
+    this.closed();
+    return Promise.resolve();
+  }
+
+  protected abstract writeLines(lines: string[]): void;
+  protected closed(): void {}
+}
+
+/** The lines on stdout, one write per turn (process.stdout handles a full pipe itself). */
+export class StdoutLines extends TurnLines {
+  protected writeLines(lines: string[]): void {
+    process.stdout.write(lines.join(''));
+  }
+}
+
+export class LogFile extends TurnLines {
+  readonly #file: string;
+  readonly #maxBytes: number;
+  readonly #count: number;
+  #fd: number;
+  #size: number;
+  #failed = false;
+
+  constructor(dir: string, name: string, opts: { maxBytes: number; count: number }) {
+    super();
+    this.#file = path.join(dir, name);
+    this.#maxBytes = opts.maxBytes;
+    this.#count = opts.count;
+    this.#fd = openSync(this.#file, 'a');
+    this.#size = fstatSync(this.#fd).size; // a restart appends to the file it left
+  }
+
+  /** Writes the lines, rotating wherever the next line would pass the size limit. */
+  protected writeLines(lines: string[]): void {
+    if (this.#fd < 0 && !this.#reopen()) return;
     let batch = '';
     let batchBytes = 0;
     for (const line of lines) {
@@ -82,14 +114,9 @@ export class LogFile {
     this.#append(batch);
   }
 
-  /** Flushes and closes; later lines are dropped. */
-  close(): Promise<void> {
-    this.flush();
+  protected override closed(): void {
     if (this.#fd >= 0) closeSync(this.#fd);
     this.#fd = -1;
-    this.#closed = true;
-    open.delete(this);
-    return Promise.resolve();
   }
 
   #append(text: string): void {

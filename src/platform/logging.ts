@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { LogFile } from './log-file.ts';
+import { LogFile, StdoutLines } from './log-file.ts';
 
 export const LOG_FILE = 'propart.log';
 
@@ -111,7 +111,8 @@ export function createLogger(config: Config['log']): LogHandle {
   mkdirSync(config.dir, { recursive: true });
   const file = new LogFile(path.resolve(config.dir), LOG_FILE, { maxBytes: config.maxBytes, count: config.count });
   const streams: pino.StreamEntry[] = [{ level: config.level, stream: file }];
-  if (config.stdout) streams.push({ level: config.level, stream: process.stdout });
+  const stdout = config.stdout ? new StdoutLines() : null;
+  if (stdout) streams.push({ level: config.level, stream: stdout });
   const logger = pino(
     {
       level: config.level,
@@ -139,6 +140,9 @@ export function createLogger(config: Config['log']): LogHandle {
   };
   return {
     logger,
-    close: () => file.close(),
+    close: async () => {
+      await stdout?.close();
+      await file.close();
+    },
   };
 }
