@@ -38,11 +38,11 @@ const CARD_DEFS: { key: keyof Cards; label: MessageKey; icon: string; suffix?: s
   { key: 'conversion', label: 'dashboard.conversion', icon: 'graph-up', suffix: ' %' },
 ];
 
-function SortHeader({ ctx, f, col, label, class: cls }: { ctx: FragmentContext; f: LeadFilter; col: SortKey; label: MessageKey; class?: string }) {
+function SortHeader({ ctx, f, col, label }: { ctx: FragmentContext; f: LeadFilter; col: SortKey; label: MessageKey }) {
   const active = f.sort === col;
   const nextOrder = active && f.order === 'desc' ? 'asc' : 'desc';
   return (
-    <th scope="col" class={cls} aria-sort={active ? (f.order === 'asc' ? 'ascending' : 'descending') : undefined}>
+    <th scope="col" aria-sort={active ? (f.order === 'asc' ? 'ascending' : 'descending') : undefined}>
       <a href={`/dashboard${filterQuery(f, { sort: col, order: nextOrder, page: 1 })}`} class="text-reset text-decoration-none text-nowrap">
         {ctx.t(label)} {active && <i class={`bi bi-caret-${f.order === 'asc' ? 'up' : 'down'}-fill`} aria-hidden="true"></i>}
       </a>
@@ -159,14 +159,14 @@ export function DashboardBody({ ctx, data }: { ctx: FragmentContext; data: Dashb
         </div></div>
       ) : (
         <div class="card"><div class="table-responsive">
-          <table class="table table-hover align-middle mb-0" data-testid="leads-table">
+          <table class="table table-hover align-middle mb-0 leads-table" data-testid="leads-table">
             <thead><tr>
               <SortHeader ctx={ctx} f={f} col="deal_name" label="dashboard.col.deal" />
               <SortHeader ctx={ctx} f={f} col="agent" label="dashboard.col.agent" />
               <SortHeader ctx={ctx} f={f} col="budget" label="dashboard.col.budget" />
               <SortHeader ctx={ctx} f={f} col="status" label="dashboard.col.status" />
-              <SortHeader ctx={ctx} f={f} col="country" label="dashboard.col.country" class="d-none d-xxl-table-cell" />
-              <SortHeader ctx={ctx} f={f} col="source" label="dashboard.col.source" class="d-none d-xl-table-cell" />
+              <SortHeader ctx={ctx} f={f} col="country" label="dashboard.col.country" />
+              <SortHeader ctx={ctx} f={f} col="source" label="dashboard.col.source" />
               <SortHeader ctx={ctx} f={f} col="created_at" label="dashboard.col.created" />
             </tr></thead>
             <tbody>
@@ -176,14 +176,14 @@ export function DashboardBody({ ctx, data }: { ctx: FragmentContext; data: Dashb
                   <td>
                     <a href={`/leads/${r.id}`} class="fw-semibold">{r.deal_name}</a>
                     {r.possible_duplicate && <span class="badge text-bg-danger ms-1">{ctx.t('lead.duplicateBadge')}</span>}
-                    <div class="small text-body-secondary text-nowrap">{formatPhone(r.phone)}</div>
+                    <div class="tel">{formatPhone(r.phone)}</div>
                   </td>
                   <td>{r.agent_name}</td>
                   <td>{show(ctx, BUDGETS, r.budget)}</td>
                   <td><StatusBadge ctx={ctx} lead={r} /></td>
-                  <td class="d-none d-xxl-table-cell">{r.country ? show(ctx, COUNTRIES, r.country) : '—'}</td>
-                  <td class="d-none d-xl-table-cell">{r.source ? show(ctx, SOURCES, r.source) : '—'}</td>
-                  <td class="text-nowrap small" title={formatDateTime(ctx.locale, r.created_at)}>{formatDateTime(ctx.locale, r.created_at, false)}</td>
+                  <td>{r.country ? show(ctx, COUNTRIES, r.country) : '—'}</td>
+                  <td>{r.source ? show(ctx, SOURCES, r.source) : '—'}</td>
+                  <td title={formatDateTime(ctx.locale, r.created_at)}>{formatDateTime(ctx.locale, r.created_at, false)}</td>
                 </tr>
               ))}
             </tbody>

@@ -290,6 +290,17 @@ describe('browser: a lead from creation to reassignment', () => {
     await expectText(page.getByTestId('card-closed'), /^1$/);
     await page.getByTestId('chart-weekly').waitFor({ state: 'visible' });
 
+    // Narrower screens drop country (under 1400 px), then source (under 1200 px); the date stays on one line.
+    const shown = async () => table.locator('thead th').evaluateAll((ths) => ths.map((th) => getComputedStyle(th).display !== 'none'));
+    for (const [width, expected] of [[1500, [true, true, true, true, true, true, true]], [1300, [true, true, true, true, false, true, true]], [1000, [true, true, true, true, false, false, true]]] as const) {
+      await page.setViewportSize({ width, height: 800 });
+      assert.deepEqual(await shown(), expected, `columns shown at ${width} px`);
+      const cells = await row.locator('td').evaluateAll((tds) => tds.map((td) => getComputedStyle(td).display !== 'none'));
+      assert.deepEqual(cells, expected, `the row's cells follow the header at ${width} px`);
+    }
+    assert.equal(await row.locator('td').nth(6).evaluate((td) => getComputedStyle(td).whiteSpace), 'nowrap');
+    await page.setViewportSize(DESKTOP);
+
     // The lead link opens it.
     await row.getByRole('link', { name: CLIENT }).click();
     await page.waitForURL(`**${leadUrl}`);
