@@ -26,7 +26,7 @@ import { registerErrorHandling } from './platform/error-handler.ts';
 import { registerHealth } from './platform/health.ts';
 import { registerMetrics } from './platform/metrics.ts';
 import { scrubUrl } from './platform/logging.ts';
-import { cookieSigner, enforceRouteGuards, registerCsrf, registerRateLimits, registerSecurityHeaders, stateChangeHooks } from './platform/security.ts';
+import { cookieSigner, enforceRouteGuards, isAssetPath, registerCsrf, registerRateLimits, registerSecurityHeaders, stateChangeHooks } from './platform/security.ts';
 import { registerSessions } from './platform/session.ts';
 import { registerRequestTransactions } from './platform/transaction.ts';
 import './platform/types.ts';
@@ -96,7 +96,7 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    if (!request.url.startsWith('/static/') && !request.url.startsWith('/vendor/')) {
+    if (!isAssetPath(request.url)) {
       const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warn' : 'info';
       request.log[level]({ method: request.method, url: scrubUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request completed');
     }

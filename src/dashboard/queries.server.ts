@@ -94,8 +94,10 @@ interface Tally {
 
 const ACTIVE = new Set<string>(ACTIVE_STATUSES);
 
+const emptyTally = (): Tally => ({ total: 0, active: 0, closed: 0, transferred: 0, stage: new Map(), source: new Map() });
+
 function tally(groups: Iterable<Group>): Tally {
-  const t: Tally = { total: 0, active: 0, closed: 0, transferred: 0, stage: new Map(), source: new Map() };
+  const t = emptyTally();
   for (const g of groups) {
     t.total += g.n;
     t.transferred += g.transferred;
@@ -112,7 +114,7 @@ function tally(groups: Iterable<Group>): Tally {
 
 /** Tallies added into a new one (each agent's, for an admin); the parts are never changed. */
 function addTallies(parts: Iterable<Tally>): Tally {
-  const sum: Tally = { total: 0, active: 0, closed: 0, transferred: 0, stage: new Map(), source: new Map() };
+  const sum = emptyTally();
   for (const t of parts) {
     sum.total += t.total;
     sum.active += t.active;

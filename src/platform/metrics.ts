@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import client from 'prom-client';
 import { Forbidden } from './errors.ts';
+import { isAssetPath } from './security.ts';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: 'propart_' });
@@ -138,7 +139,7 @@ export function registerMetrics(app: FastifyInstance, token: string | null): voi
 
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    if (!route.startsWith('/static/') && !route.startsWith('/vendor/')) {
+    if (!isAssetPath(route)) {
       requestMetrics.record(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     }
     done();

@@ -14,6 +14,11 @@ import { redisWithLocalFallback } from './rate-limit-store.ts';
 
 export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** The app's static files (public/ and node_modules assets): no guards, no request line, no metrics. */
+export function isAssetPath(url: string): boolean {
+  return url.startsWith('/static/') || url.startsWith('/vendor/');
+}
+
 export function isStateChanging(method: RouteOptions['method']): boolean {
   const methods = Array.isArray(method) ? method : [method];
   return methods.some((m) => !SAFE_METHODS.has(m.toUpperCase()));
@@ -187,7 +192,7 @@ export function enforceRouteGuards(app: FastifyInstance, stateChange: StateChang
     for (const hook of stateChange.afterResponse) await hook(request);
   };
   app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/static/') || route.url.startsWith('/vendor/')) return;
+    if (isAssetPath(route.url)) return;
     const guards: preHandlerHookHandler[] = [];
     // An API-key route carries no cookies, so CSRF does not apply: it must then have a key, never a session.
     if (route.config?.apiKey) guards.push(requireApiKey as preHandlerHookHandler);

@@ -10,7 +10,7 @@ import type { Database } from '../db/schema.ts';
 import type { CurrentUser } from '../views/context.ts';
 import { BoundedMemo } from './cache.ts';
 import { Forbidden, Unauthorized } from './errors.ts';
-import { SAFE_METHODS, type StateChangeHooks } from './security.ts';
+import { isAssetPath, SAFE_METHODS, type StateChangeHooks } from './security.ts';
 import { type CachedSession, FRESH_COOKIE, FRESH_SECONDS, SessionCache, SessionCacheListener } from './session-cache.ts';
 
 declare module 'fastify' {
@@ -56,7 +56,7 @@ const hashToken = (token: string) => hash('sha256', token, 'hex');
 const tokenHashes = new BoundedMemo<string>(10_000);
 
 function isStaticPath(url: string): boolean {
-  return url.startsWith('/static/') || url.startsWith('/vendor/') || url === '/healthz' || url === '/readyz' || url === '/favicon.ico';
+  return isAssetPath(url) || url === '/healthz' || url === '/readyz' || url === '/favicon.ico';
 }
 
 interface SessionRow {
