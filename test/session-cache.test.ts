@@ -224,6 +224,40 @@ describe('session cache [postgres]', { skip: !process.env.TEST_DATABASE_URL && '
     await dashboard(agent);
     assert.equal((await dashboard(agent)).read, 0, 'listening again');
   });
+
+  test('what the database tells about sessions: each user whose sessions ended or whose expiry moved, u:* past 100 users, nothing for a last-seen touch', async () => {
+    const client = t.app.database.listenerClient!();
+    await client.connect();
+    const heard: string[] = [];
+    client.on('notification', (n) => { if (n.payload && !n.payload.startsWith('t:')) heard.push(n.payload); });
+    await client.query('listen propart_cache');
+    // What was told by the time a notice sent after the statement arrives (delivered in commit order).
+    const told = async (statement: () => Promise<unknown>) => {
+      heard.length = 0;
+      await statement();
+      await client.query("select pg_notify('propart_cache', 'mark')");
+      for (let i = 0; i < 200 && !heard.includes('mark'); i++) await sleep(10);
+      return heard.filter((p) => p !== 'mark').sort();
+    };
+    try {
+      const ids = (await sql<{ id: number }>`insert into users (username, email, display_name, password_hash)
+        select 'bulk_' || g, 'bulk_' || g || '@example.com', 'Bulk', 'x' from generate_series(1, 101) g returning id`.execute(t.app.db)).rows.map((r) => r.id);
+      const sessionsFor = () => sql`insert into sessions (id, user_id, expires_at)
+        select md5(id::text) || md5(id::text), id, now() + interval '1 day' from users where id = any(${ids})`.execute(t.app.db);
+      const each = (list: number[]) => list.map((id) => `u:${id}`).sort();
+      await sessionsFor();
+      assert.deepEqual(await told(() => t.app.db.updateTable('sessions').set({ last_seen_at: sql`now()` }).where('user_id', 'in', ids).execute()), [], 'a last-seen touch tells nothing');
+      assert.deepEqual(await told(() => t.app.db.updateTable('sessions').set({ expires_at: sql`now()` }).where('user_id', 'in', ids.slice(0, 2)).execute()), each(ids.slice(0, 2)), 'expiry moved: each user');
+      assert.deepEqual(await told(() => t.app.db.updateTable('sessions').set({ expires_at: sql`now()` }).where('user_id', 'in', ids).execute()), ['u:*'], 'expiry moved for 101 users: forget every session');
+      assert.deepEqual(await told(() => t.app.db.deleteFrom('sessions').where('user_id', '=', ids[0]!).execute()), each([ids[0]!]), 'ended: that user');
+      assert.deepEqual(await told(() => t.app.db.deleteFrom('sessions').where('user_id', 'in', ids).execute()), each(ids.slice(1)), 'ended for exactly 100 users: each of them');
+      await sessionsFor();
+      assert.deepEqual(await told(() => t.app.db.deleteFrom('sessions').where('user_id', 'in', ids).execute()), ['u:*'], 'ended for 101 users: forget every session');
+      await t.app.db.deleteFrom('users').where('id', 'in', ids).execute();
+    } finally {
+      await client.end();
+    }
+  });
 });
 
 describe('session cache across two instances [postgres]', { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL' }, () => {
