@@ -163,7 +163,7 @@ function requireApiKey(request: FastifyRequest, _reply: FastifyReply, done: (err
 /**
  * What only state-changing routes need, run in the order added: the request transaction's begin (before
  * the handler), its commit and the session cache's "wrote" (on send), its rollback (after the response or
- * an abort). They are attached to those routes alone, so a page read runs none of them (decision 024).
+ * an abort). They are attached to those routes alone, so a page read runs none of them (see decision 023, "Later").
  */
 export interface StateChangeHooks {
   beforeHandler: preHandlerHookHandler[];
