@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { seedUser, startTestApp, TEST_SECRET, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
-import { securityHeaders } from '../src/platform/security.ts';
+import { HSTS, securityHeaders } from '../src/platform/security.ts';
 
 const concrete = (url: string) => url.replace(/:[A-Za-z_]+/g, '1').replace(/\*$/, 'x');
 
@@ -82,7 +82,7 @@ for (const kind of databaseKinds()) {
       assert.doesNotMatch(res.body, /<script>|<script [^>]*>[^<]/, 'no inline script in pages');
     });
 
-    test('every answer carries the security headers: a page, a 404, a static file, JSON; HSTS only in production', async () => {
+    test('every answer carries the security headers: a page, a 404, a static file, JSON; no legacy headers; HSTS only over HTTPS', async () => {
       const client = new Client(t.app);
       const answers = [
         await client.get('/login'),
@@ -90,15 +90,17 @@ for (const kind of databaseKinds()) {
         await client.get('/static/app.css'),
         await t.app.inject({ method: 'GET', url: '/healthz' }),
       ];
-      const want = securityHeaders(false);
-      assert.ok(Object.keys(want).length >= 10, 'helmet set its headers');
+      const want = securityHeaders();
+      assert.ok(Object.keys(want).length >= 9, 'helmet set its headers');
       for (const res of answers) {
         for (const [name, value] of Object.entries(want)) assert.equal(res.headers[name], value, `${name} on ${res.statusCode}`);
       }
       assert.equal(answers[2]!.statusCode, 200, 'the static file exists');
       assert.equal(want['x-dns-prefetch-control'], 'off');
-      assert.equal(securityHeaders(true)['strict-transport-security'], 'max-age=31536000; includeSubDomains');
-      assert.equal(want['strict-transport-security'], undefined);
+      assert.equal(want['strict-transport-security'], undefined, 'HSTS is added per request, over HTTPS only');
+      for (const legacy of ['x-xss-protection', 'x-download-options']) {
+        for (const res of answers) assert.equal(res.headers[legacy], undefined, `${legacy}: read by no supported browser`);
+      }
     });
 
     test('unknown pages answer a 404 page or JSON', async () => {
@@ -131,15 +133,25 @@ for (const kind of databaseKinds()) {
 describe('production settings', () => {
   let t: TestApp;
   before(async () => {
-    t = await startTestApp('pglite', { env: { NODE_ENV: 'production', SECRET_KEY: TEST_SECRET } });
+    t = await startTestApp('pglite', { env: { NODE_ENV: 'production', SECRET_KEY: TEST_SECRET, TRUST_PROXY: '127.0.0.1' } });
     await seedUser(t, { username: 'prod_agent', password: 'prod-agent-password' });
   });
   after(() => t.close());
 
-  test('HSTS is sent and cookies are Secure, HttpOnly and SameSite=Lax', async () => {
-    const c = new Client(t.app);
-    const page = await c.get('/login');
-    assert.match(String(page.headers['strict-transport-security']), /max-age=31536000/);
+  test('HSTS is sent over HTTPS only (RFC 6797 §7.2), as the trusted proxy tells it', async () => {
+    const overHttps = await t.app.inject({ method: 'GET', url: '/login', headers: { 'x-forwarded-proto': 'https' } });
+    assert.equal(overHttps.headers['strict-transport-security'], HSTS);
+    assert.equal(overHttps.headers['content-security-policy'], securityHeaders()['content-security-policy'], 'and the other headers with it');
+    const plain = await t.app.inject({ method: 'GET', url: '/login' });
+    assert.equal(plain.headers['strict-transport-security'], undefined, 'not over plain HTTP');
+    assert.equal(plain.headers['x-frame-options'], 'DENY');
+    const untrusted = await t.app.inject({ method: 'GET', url: '/login', remoteAddress: '203.0.113.9', headers: { 'x-forwarded-proto': 'https' } });
+    assert.equal(untrusted.headers['strict-transport-security'], undefined, 'a client that is not the proxy cannot claim HTTPS');
+  });
+
+  test('cookies are Secure, HttpOnly and SameSite=Lax', async () => {
+    const c = new Client(t.app, { 'x-forwarded-proto': 'https' });
+    await c.get('/login');
     const res = await c.post('/login', { username: 'prod_agent', password: 'prod-agent-password' });
     assert.equal(res.statusCode, 303);
     const sid = [res.headers['set-cookie']].flat().find((h) => String(h).startsWith('propart_sid='));
