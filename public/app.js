@@ -1,4 +1,5 @@
-// Progressive enhancement only: every page works without it. No inline scripts (strict CSP).
+// Progressive enhancement only: every page works without it (the one thing it adds that a page lacks:
+// the admins' agent filter lists every agent, see below). No inline scripts (strict CSP).
 document.addEventListener('DOMContentLoaded', () => {
   // Success and info messages fade after a while; warnings and errors stay until dismissed.
   for (const el of document.querySelectorAll('.flash-area .alert-success, .flash-area .alert-info')) {
@@ -48,5 +49,27 @@ document.addEventListener('DOMContentLoaded', () => {
       clearTimeout(timer);
       timer = setTimeout(check, 500);
     });
+  }
+});
+
+// The admins' agent filter: the page carries "all", "my brokers" and the chosen agent; the other agents
+// come from <select data-options="…">'s address (JSON {agents: [{id, name}]}, cached by the browser a minute).
+document.addEventListener('DOMContentLoaded', async () => {
+  for (const select of document.querySelectorAll('select[data-options]')) {
+    try {
+      const res = await fetch(select.dataset.options, { headers: { accept: 'application/json' } });
+      if (!res.ok) continue;
+      const { agents } = await res.json();
+      // In the list's order (by name), the chosen agent among them; kept as it is if it is no longer listed.
+      const chosen = select.value;
+      const listed = agents.some((agent) => String(agent.id) === chosen);
+      for (const option of [...select.options]) {
+        if (option.value !== '' && option.value !== 'mine' && (listed || option.value !== chosen)) option.remove();
+      }
+      for (const agent of agents) select.add(new Option(agent.name, String(agent.id), false, String(agent.id) === chosen));
+      select.dataset.loaded = 'true';
+    } catch {
+      /* the filter still offers all agents, my brokers and the chosen one */
+    }
   }
 });

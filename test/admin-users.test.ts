@@ -96,7 +96,7 @@ for (const kind of databaseKinds()) {
       assert.match(page.body, /data-testid="users-count-admins">2</);
       assert.match(page.body, /data-testid="users-count-agents">2</);
       const annaRow = page.body.slice(page.body.indexOf('data-username="anna"'));
-      assert.match(annaRow.slice(0, 3000), /data-testid="user-stats">2 \/ 1 · /, 'leads / closed deals from the leads table');
+      assert.match(annaRow.slice(0, 3000), /data-testid="user-stats"><a href="\/dashboard\?agent=\d+"[^>]*>2 \/ 1<\/a> · /, 'leads / closed deals from the leads table, linking to her leads on the dashboard');
       assert.match(annaRow.slice(0, 3000), /Бос Головний/, 'her admin');
       assert.match(annaRow.slice(0, 3000), /7\.5 %/);
       const bossRow = page.body.slice(page.body.indexOf('data-username="boss"'));

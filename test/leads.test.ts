@@ -186,6 +186,42 @@ for (const kind of databaseKinds()) {
       assert.ok(few <= 8, `dashboard used ${few} queries`);
     });
 
+    test('dashboard table: the agent column for admins only, dates in figures (Kyiv), the agent filter\'s list from its own address', async () => {
+      const { id } = await t.app.db.insertInto('leads').values({ agent_id: borisId, deal_name: 'Таблиця Дата', phone: '+380501114444', budget: 'до 200к', created_at: new Date('2026-03-31T21:30:00Z') }).returning('id').executeTakeFirstOrThrow();
+      const row = (html: string) => { const at = html.indexOf(`data-lead-id="${id}"`); return html.slice(at, html.indexOf('</tr>', at)); };
+      const headers = (html: string) => (html.slice(html.indexOf('<thead>'), html.indexOf('</thead>')).match(/<th /g) ?? []).length;
+      const own = await boris.get('/dashboard?q=Таблиця');
+      assert.equal(headers(own.body), 6, 'an agent\'s list has no "responsible agent" column: every lead is theirs');
+      assert.equal((row(own.body).match(/<td/g) ?? []).length, 6);
+      assert.doesNotMatch(row(own.body), /<td>Борис<\/td>/);
+      // 21:30 UTC on 31 March is 00:30 on 1 April in Kyiv (UTC+3 from the last Sunday of March).
+      assert.match(row(own.body), /<td title="01\.04\.2026, 00:30">01\.04\.2026<\/td>/);
+      const all = await admin.get(`/dashboard?agent=${borisId}&q=Таблиця`);
+      assert.equal(headers(all.body), 7);
+      assert.match(row(all.body), /<td>Борис<\/td>/);
+      // The agent filter carries "all", "my brokers" and the chosen agent; the others come from agents.json.
+      const agentOptions = (html: string) => {
+        const select = html.slice(html.indexOf('id="flt-agent"'), html.indexOf('</select>', html.indexOf('id="flt-agent"')));
+        assert.match(select, /data-options="\/dashboard\/agents\.json"/);
+        return [...select.matchAll(/<option value(?:="([^"]*)")?( selected)?>([^<]*)/g)].map((m) => `${m[1] ?? ''}${m[2] ?? ''}`);
+      };
+      assert.deepEqual(agentOptions(all.body), ['', 'mine', `${borisId} selected`]);
+      assert.deepEqual(agentOptions((await admin.get('/dashboard')).body), ['', 'mine'], 'no agent listed in the page');
+      const list = await admin.get('/dashboard/agents.json', { accept: 'application/json' });
+      assert.equal(list.statusCode, 200);
+      assert.match(String(list.headers['cache-control']), /^private, max-age=\d+$/);
+      const agents = list.json().agents as { id: number; name: string }[];
+      assert.deepEqual(agents.map((a) => a.name), [...agents.map((a) => a.name)].sort((a, b) => a.localeCompare(b)), 'by name');
+      assert.ok(agents.some((a) => a.id === annaId && a.name === 'Анна') && agents.some((a) => a.id === borisId), 'every agent');
+      assert.ok(!agents.some((a) => a.id === adminId), 'agents only');
+      const again = await admin.get('/dashboard/agents.json', { accept: 'application/json', 'if-none-match': String(list.headers.etag) });
+      assert.equal(again.statusCode, 304);
+      assert.equal(again.body, '');
+      const asAgent = await boris.get('/dashboard/agents.json', { accept: 'application/json' });
+      assert.equal(asAgent.statusCode, 403, 'admins only');
+      assert.equal((await t.app.inject({ method: 'GET', url: '/dashboard/agents.json', headers: { accept: 'application/json' } })).statusCode, 401);
+    });
+
     test('a synced lead shows its HubSpot stage label and can be filtered by stage', async () => {
       const { id } = await t.app.db.insertInto('leads').values({
         agent_id: borisId, deal_name: 'Синхронізований', phone: '+380501119999', budget: 'до 200к',

@@ -4,11 +4,9 @@ import { BUDGETS, COUNTRIES, SOURCES } from '../leads/domain.ts';
 import { formatPhone } from '../leads/schemas.ts';
 import type { Stage } from '../leads/stages.ts';
 import { show, toSelect } from '../leads/views.tsx';
-import type { MessageKey } from '../platform/i18n.ts';
 import type { LeadFilter } from '../dashboard/queries.server.ts';
-import { filterQuery } from '../dashboard/views.tsx';
+import { AgentFilter, type FilterAgent, FilterSelect, filterQuery } from '../dashboard/views.tsx';
 import type { ViewContext } from '../views/context.ts';
-import type { SelectOption } from '../views/forms.tsx';
 import { AppPage, CsrfField } from '../views/layout.tsx';
 import type { BoardCard, BoardColumn } from './board.server.ts';
 
@@ -16,7 +14,7 @@ export interface BoardData {
   columns: BoardColumn[];
   stages: Stage[];
   filter: LeadFilter;
-  agents: { id: number; display_name: string }[] | null;
+  agents: FilterAgent[] | null;
   /** A field message to show (a refused move re-shows the board with it). */
   error?: string;
 }
@@ -24,18 +22,6 @@ export interface BoardData {
 /** The board's own address with the current filters, to come back to after a move. */
 export function boardQuery(f: LeadFilter): string {
   return filterQuery({ ...f, sort: 'created_at', order: 'desc', page: 1 });
-}
-
-function FilterSelect({ ctx, name, label, all, value, options }: { ctx: ViewContext; name: string; label: MessageKey; all: MessageKey; value: string | undefined; options: SelectOption[] }) {
-  return (
-    <div class="col-6 col-md-2">
-      <label class="form-label small" for={`bflt-${name}`}>{ctx.t(label)}</label>
-      <select id={`bflt-${name}`} name={name} class="form-select form-select-sm">
-        <option value="">{ctx.t(all)}</option>
-        {options.map((o) => <option value={o.value} selected={value === o.value}>{o.label}</option>)}
-      </select>
-    </div>
-  );
 }
 
 function Filters({ ctx, data }: { ctx: ViewContext; data: BoardData }) {
@@ -46,18 +32,9 @@ function Filters({ ctx, data }: { ctx: ViewContext; data: BoardData }) {
         <label class="form-label small" for="bflt-q">{ctx.t('dashboard.search')}</label>
         <input id="bflt-q" type="search" name="q" class="form-control form-control-sm" value={f.q ?? ''} maxLength={100} />
       </div>
-      <FilterSelect ctx={ctx} name="source" label="dashboard.col.source" all="dashboard.allSources" value={f.source} options={toSelect(ctx, SOURCES)} />
-      <FilterSelect ctx={ctx} name="country" label="dashboard.col.country" all="dashboard.allCountries" value={f.country} options={toSelect(ctx, COUNTRIES)} />
-      {data.agents && (
-        <div class="col-6 col-md-2">
-          <label class="form-label small" for="bflt-agent">{ctx.t('dashboard.col.agent')}</label>
-          <select id="bflt-agent" name="agent" class="form-select form-select-sm">
-            <option value="">{ctx.t('dashboard.allAgents')}</option>
-            <option value="mine" selected={f.agent === 'mine'}>{ctx.t('dashboard.myBrokers')}</option>
-            {data.agents.map((a) => <option value={String(a.id)} selected={f.agent === a.id}>{a.display_name}</option>)}
-          </select>
-        </div>
-      )}
+      <FilterSelect ctx={ctx} prefix="bflt" name="source" label="dashboard.col.source" all="dashboard.allSources" value={f.source} options={toSelect(ctx, SOURCES)} />
+      <FilterSelect ctx={ctx} prefix="bflt" name="country" label="dashboard.col.country" all="dashboard.allCountries" value={f.country} options={toSelect(ctx, COUNTRIES)} />
+      {data.agents && <AgentFilter ctx={ctx} prefix="bflt" value={f.agent} agents={data.agents} />}
       <div class="col-6 col-md-auto">
         <label class="form-label small" for="bflt-from">{ctx.t('dashboard.from')}</label>
         <input id="bflt-from" type="date" name="from" class="form-control form-control-sm" value={f.from ?? ''} />

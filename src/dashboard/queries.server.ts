@@ -8,7 +8,7 @@ import { ACTIVE_STATUSES, COUNTRIES, SOURCES, STATUSES, values } from '../leads/
 import { leadScope } from '../leads/leads.server.ts';
 import type { CurrentUser } from '../views/context.ts';
 
-type DbLike = Kysely<Database> | Transaction<Database>;
+export type DbLike = Kysely<Database> | Transaction<Database>;
 export const PAGE_SIZE = 20;
 
 export const SORTS = ['created_at', 'updated_at', 'deal_name', 'agent', 'budget', 'status', 'country', 'source'] as const;

@@ -1,7 +1,8 @@
 // The dashboard (cards, charts, filtered table), its CSV export, and the leaderboard.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { requireUser } from '../auth/guards.server.ts';
+import { requireAdmin, requireUser } from '../auth/guards.server.ts';
+import { hash } from 'node:crypto';
 import { formatDateTime } from '../platform/i18n.ts';
 import { leaderboard } from '../points/points.server.ts';
 import { BUDGETS, COUNTRIES, SOURCES, STATUSES } from '../leads/domain.ts';
@@ -14,7 +15,7 @@ import type { ViewContext } from '../views/context.ts';
 import { type PageTemplate, renderEncodedFragment } from '../views/render.ts';
 import { csvLine } from './csv.ts';
 import * as q from './queries.server.ts';
-import { DashboardBody, DashboardPage } from './views.tsx';
+import { AGENT_OPTIONS_URL, DashboardBody, DashboardPage, type FilterAgent } from './views.tsx';
 import { LeaderboardPage } from './leaderboard.tsx';
 
 const EXPORT_BATCH = 1000;
@@ -38,8 +39,10 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   const pageCache = new TtlCache<{ page: PageTemplate; render: (ctx: ViewContext) => VNode }>(ttlMs, 500);
   // The filter as parsed from each query string seen (pure; the same few are asked again and again).
   const filters = new BoundedMemo<{ filter: q.LeadFilter; key: string }>(1000);
-  // The admins' agent filter: a new agent may take DASHBOARD_CACHE_SECONDS to appear in it.
-  const agentsCache = new TtlCache<{ id: number; display_name: string }[]>(ttlMs, 1);
+  // The admins' agent filter: a new agent may take DASHBOARD_CACHE_SECONDS (and the browser's minute) to
+  // appear in it. Kept with its JSON for AGENT_OPTIONS_URL.
+  const agentsCache = new TtlCache<AgentList>(ttlMs, 1);
+  const agentList = (db: q.DbLike) => agentsCache.get('agents', async () => agentListOf(await q.filterAgents(db)));
   app.get('/dashboard', { config: { leadVersion: true, sessionCache: true } }, async (request, reply) => {
     const user = requireUser(request);
     const query = request.url.indexOf('?');
@@ -56,12 +59,22 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     const { page, render } = await pageCache.get(key, async () => {
       const { cards, charts } = await q.cachedSummary(db, user, filter, summaryCache, version, agentFigures);
       const pageData = await q.page(db, user, filter, cards.total);
-      const agents = user.role === 'admin' ? await agentsCache.get('agents', () => q.filterAgents(db)) : null;
+      const agents = user.role === 'admin' ? (await agentList(db)).agents : null;
       const body = renderEncodedFragment(<DashboardBody ctx={{ t, locale, user }} data={{ cards, charts, ...pageData, filter, agents }} />);
       const render = (ctx: ViewContext) => <DashboardPage ctx={ctx} body={body} />;
       return { page: pageTemplate(request, render), render };
     });
     return reply.viewTemplate(page, render);
+  });
+
+  // The agent filter's options (views.tsx AgentFilter), for admins; the browser keeps them a minute and
+  // then asks again with the ETag.
+  app.get(AGENT_OPTIONS_URL, async (request, reply) => {
+    requireAdmin(request);
+    const list = await agentList(request.db);
+    reply.header('cache-control', 'private, max-age=60').header('etag', list.etag);
+    if (request.headers['if-none-match'] === list.etag) return reply.code(304).send();
+    return reply.type('application/json; charset=utf-8').send(list.json);
   });
 
   // Streamed in batches, so a large export neither holds the whole table in memory nor one long query.
@@ -106,6 +119,13 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     const rows = await leaderboard(request.db, since);
     return reply.view((ctx) => <LeaderboardPage ctx={ctx} rows={rows} period={period} />);
   });
+}
+
+interface AgentList { agents: FilterAgent[]; json: string; etag: string }
+
+function agentListOf(agents: FilterAgent[]): AgentList {
+  const json = JSON.stringify({ agents: agents.map((a) => ({ id: a.id, name: a.display_name })) });
+  return { agents, json, etag: `"${hash('sha256', json, 'base64url').slice(0, 22)}"` };
 }
 
 /** The first moment of the current month in Kyiv. */

@@ -1,4 +1,4 @@
-import { formatDateTime, type MessageKey } from '../platform/i18n.ts';
+import { formatShortDate, type MessageKey } from '../platform/i18n.ts';
 import { BUDGETS, COUNTRIES, SOURCES, STATUSES } from '../leads/domain.ts';
 import { formatPhone } from '../leads/schemas.ts';
 import { DEFAULT_STAGES } from '../leads/stages.ts';
@@ -16,7 +16,7 @@ export interface DashboardData {
   total: number;
   pages: number;
   filter: LeadFilter;
-  agents: { id: number; display_name: string }[] | null;
+  agents: FilterAgent[] | null;
 }
 
 /** The query string for the current filter with some keys changed. */
@@ -50,13 +50,38 @@ function SortHeader({ ctx, f, col, label }: { ctx: FragmentContext; f: LeadFilte
   );
 }
 
-function FilterSelect({ ctx, name, label, all, value, options }: { ctx: FragmentContext; name: string; label: MessageKey; all: MessageKey; value: string | undefined; options: SelectOption[] }) {
+/** One filter of the dashboard or the board ("flt-" / "bflt-" ids): "all" first, then the options. */
+export function FilterSelect({ ctx, prefix = 'flt', name, label, all, value, options }: { ctx: FragmentContext; prefix?: string; name: string; label: MessageKey; all: MessageKey; value: string | undefined; options: SelectOption[] }) {
   return (
     <div class="col-6 col-md-2">
-      <label class="form-label small" for={`flt-${name}`}>{ctx.t(label)}</label>
-      <select id={`flt-${name}`} name={name} class="form-select form-select-sm">
+      <label class="form-label small" for={`${prefix}-${name}`}>{ctx.t(label)}</label>
+      <select id={`${prefix}-${name}`} name={name} class="form-select form-select-sm">
         <option value="">{ctx.t(all)}</option>
         {options.map((o) => <option value={o.value} selected={value === o.value}>{o.label}</option>)}
+      </select>
+    </div>
+  );
+}
+
+export interface FilterAgent { id: number; display_name: string }
+
+/** Where the agent filter's full list comes from (public/app.js fills the select from it). */
+export const AGENT_OPTIONS_URL = '/dashboard/agents.json';
+
+/**
+ * The admins' agent filter (dashboard and board). The page carries "all", "my brokers" and the chosen
+ * agent; the other agents (hundreds: a third of an admin's page) come from AGENT_OPTIONS_URL, cached by
+ * the browser (decision 028). Without JavaScript an admin reaches one agent's leads from the users page.
+ */
+export function AgentFilter({ ctx, prefix = 'flt', value, agents }: { ctx: FragmentContext; prefix?: string; value: LeadFilter['agent']; agents: FilterAgent[] }) {
+  const chosen = typeof value === 'number' ? agents.find((a) => a.id === value) : undefined;
+  return (
+    <div class="col-6 col-md-2">
+      <label class="form-label small" for={`${prefix}-agent`}>{ctx.t('dashboard.col.agent')}</label>
+      <select id={`${prefix}-agent`} name="agent" class="form-select form-select-sm" data-options={AGENT_OPTIONS_URL}>
+        <option value="">{ctx.t('dashboard.allAgents')}</option>
+        <option value="mine" selected={value === 'mine'}>{ctx.t('dashboard.myBrokers')}</option>
+        {chosen && <option value={String(chosen.id)} selected>{chosen.display_name}</option>}
       </select>
     </div>
   );
@@ -97,10 +122,10 @@ export function DashboardBody({ ctx, data }: { ctx: FragmentContext; data: Dashb
       <div class="row g-3 mb-3">
         {CARD_DEFS.map((c) => (
           <div class="col-6 col-md-4 col-xl">
-            <div class="card metric-card h-100"><div class="card-body">
-              <div class="text-body-secondary small"><i class={`bi bi-${c.icon} me-1`} aria-hidden="true"></i>{ctx.t(c.label)}</div>
-              <div class="fs-3 fw-semibold" data-testid={`card-${c.key}`}>{String(data.cards[c.key])}{c.suffix ?? ''}</div>
-            </div></div>
+            <div class="card metric-card h-100 card-body">
+              <div class="small"><i class={`bi bi-${c.icon}`} aria-hidden="true"></i>{ctx.t(c.label)}</div>
+              <b data-testid={`card-${c.key}`}>{String(data.cards[c.key])}{c.suffix ?? ''}</b>
+            </div>
           </div>
         ))}
       </div>
@@ -120,16 +145,7 @@ export function DashboardBody({ ctx, data }: { ctx: FragmentContext; data: Dashb
         <FilterSelect ctx={ctx} name="stage" label="dashboard.stage" all="dashboard.allStages" value={f.stage} options={DEFAULT_STAGES.map((st) => ({ value: st.id, label: st.label }))} />
         <FilterSelect ctx={ctx} name="source" label="dashboard.col.source" all="dashboard.allSources" value={f.source} options={toSelect(ctx, SOURCES)} />
         <FilterSelect ctx={ctx} name="country" label="dashboard.col.country" all="dashboard.allCountries" value={f.country} options={toSelect(ctx, COUNTRIES)} />
-        {isAdmin && data.agents && (
-          <div class="col-6 col-md-2">
-            <label class="form-label small" for="flt-agent">{ctx.t('dashboard.col.agent')}</label>
-            <select id="flt-agent" name="agent" class="form-select form-select-sm">
-              <option value="">{ctx.t('dashboard.allAgents')}</option>
-              <option value="mine" selected={f.agent === 'mine'}>{ctx.t('dashboard.myBrokers')}</option>
-              {data.agents.map((a) => <option value={String(a.id)} selected={f.agent === a.id}>{a.display_name}</option>)}
-            </select>
-          </div>
-        )}
+        {isAdmin && data.agents && <AgentFilter ctx={ctx} value={f.agent} agents={data.agents} />}
         <div class="col-6 col-md-2">
           <label class="form-label small" for="flt-from">{ctx.t('dashboard.from')}</label>
           <input id="flt-from" type="date" name="from" class="form-control form-control-sm" value={f.from ?? ''} />
@@ -162,7 +178,7 @@ export function DashboardBody({ ctx, data }: { ctx: FragmentContext; data: Dashb
           <table class="table table-hover align-middle mb-0 leads-table" data-testid="leads-table">
             <thead><tr>
               <SortHeader ctx={ctx} f={f} col="deal_name" label="dashboard.col.deal" />
-              <SortHeader ctx={ctx} f={f} col="agent" label="dashboard.col.agent" />
+              {isAdmin && <SortHeader ctx={ctx} f={f} col="agent" label="dashboard.col.agent" />}
               <SortHeader ctx={ctx} f={f} col="budget" label="dashboard.col.budget" />
               <SortHeader ctx={ctx} f={f} col="status" label="dashboard.col.status" />
               <SortHeader ctx={ctx} f={f} col="country" label="dashboard.col.country" />
@@ -170,20 +186,20 @@ export function DashboardBody({ ctx, data }: { ctx: FragmentContext; data: Dashb
               <SortHeader ctx={ctx} f={f} col="created_at" label="dashboard.col.created" />
             </tr></thead>
             <tbody>
-              {data.rows.length === 0 && <tr><td colSpan={7} class="text-center text-body-secondary py-4">{ctx.t('dashboard.noMatches')}</td></tr>}
+              {data.rows.length === 0 && <tr><td colSpan={isAdmin ? 7 : 6} class="text-center text-body-secondary py-4">{ctx.t('dashboard.noMatches')}</td></tr>}
               {data.rows.map((r) => (
                 <tr data-lead-id={String(r.id)}>
                   <td>
-                    <a href={`/leads/${r.id}`} class="fw-semibold">{r.deal_name}</a>
+                    <a href={`/leads/${r.id}`}>{r.deal_name}</a>
                     {r.possible_duplicate && <span class="badge text-bg-danger ms-1">{ctx.t('lead.duplicateBadge')}</span>}
                     <div class="tel">{formatPhone(r.phone)}</div>
                   </td>
-                  <td>{r.agent_name}</td>
+                  {isAdmin && <td>{r.agent_name}</td>}
                   <td>{show(ctx, BUDGETS, r.budget)}</td>
                   <td><StatusBadge ctx={ctx} lead={r} /></td>
                   <td>{r.country ? show(ctx, COUNTRIES, r.country) : '—'}</td>
                   <td>{r.source ? show(ctx, SOURCES, r.source) : '—'}</td>
-                  <td title={formatDateTime(ctx.locale, r.created_at)}>{formatDateTime(ctx.locale, r.created_at, false)}</td>
+                  <td title={formatShortDate(ctx.locale, r.created_at, true)}>{formatShortDate(ctx.locale, r.created_at)}</td>
                 </tr>
               ))}
             </tbody>

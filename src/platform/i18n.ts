@@ -34,12 +34,12 @@ const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
 // shown again and again: texts are kept, up to a bound.
 const formattedDates = new BoundedMemo<string>(20_000);
 
-function dateTimeFormat(locale: Locale, withTime: boolean): Intl.DateTimeFormat {
-  const key = `${locale}:${withTime}`;
+function dateTimeFormat(locale: Locale, withTime: boolean, month: 'long' | '2-digit'): Intl.DateTimeFormat {
+  const key = `${locale}:${withTime}:${month}`;
   let fmt = dateTimeFormats.get(key);
   if (!fmt) {
     fmt = new Intl.DateTimeFormat(locale === 'uk' ? 'uk-UA' : 'en-GB', {
-      timeZone: TIME_ZONE, day: '2-digit', month: 'long', year: 'numeric',
+      timeZone: TIME_ZONE, day: '2-digit', month, year: 'numeric',
       ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' } : {}),
     });
     dateTimeFormats.set(key, fmt);
@@ -47,9 +47,18 @@ function dateTimeFormat(locale: Locale, withTime: boolean): Intl.DateTimeFormat 
   return fmt;
 }
 
-/** A date and time as people in Kyiv read it, in the UI language. */
+/** A date and time as people in Kyiv read it, in the UI language ("26 листопада 2026 р. о 11:54"). */
 export function formatDateTime(locale: Locale, value: Date | string | null | undefined, withTime = true): string {
+  return formatDate(locale, value, withTime, 'long');
+}
+
+/** The same in figures, for tables ("26.11.2026", "26.11.2026, 11:54"; "26/11/2026" in English). */
+export function formatShortDate(locale: Locale, value: Date | string | null | undefined, withTime = false): string {
+  return formatDate(locale, value, withTime, '2-digit');
+}
+
+function formatDate(locale: Locale, value: Date | string | null | undefined, withTime: boolean, month: 'long' | '2-digit'): string {
   if (!value) return '';
   const date = typeof value === 'string' ? new Date(value) : value;
-  return formattedDates.get(`${locale}:${withTime}:${date.getTime()}`, () => dateTimeFormat(locale, withTime).format(date));
+  return formattedDates.get(`${locale}:${withTime}:${month}:${date.getTime()}`, () => dateTimeFormat(locale, withTime, month).format(date));
 }

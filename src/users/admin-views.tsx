@@ -112,7 +112,7 @@ export function UsersPage({ ctx, data }: { ctx: ViewContext; data: UsersPageData
                   <td class="d-none d-md-table-cell small">{adminCell(ctx, u)}</td>
                   <td><StatusBadges ctx={ctx} user={u} /></td>
                   <td class="d-none d-xxl-table-cell small text-nowrap">{u.last_login_at ? formatDateTime(ctx.locale, u.last_login_at) : ctx.t('profile.never')}</td>
-                  <td class="small text-nowrap" data-testid="user-stats">{`${u.leads} / ${u.closed}`} · {ctx.t(levelFor(u.points).label)}</td>
+                  <td class="small text-nowrap" data-testid="user-stats">{u.role === 'agent' ? <a href={`/dashboard?agent=${u.id}`} title={ctx.t('users.agentLeads')}>{`${u.leads} / ${u.closed}`}</a> : `${u.leads} / ${u.closed}`} · {ctx.t(levelFor(u.points).label)}</td>
                   <td class="d-none d-md-table-cell">{u.role === 'agent' ? commissionText(u.commission) : '—'}</td>
                   <td class="text-nowrap">
                     {self ? <span class="badge text-bg-light" data-testid="this-is-you">{ctx.t('users.thisIsYou')}</span> : (

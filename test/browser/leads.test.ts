@@ -283,23 +283,16 @@ describe('browser: a lead from creation to reassignment', () => {
     const row = table.locator(`tr[data-lead-id="${leadId}"]`);
     await expectText(row, CLIENT);
     await expectText(row, PHONE_SHOWN);
-    await expectText(row, AGENT_B.display_name);
     await expectText(row, '1млн+');
+    assert.equal(await row.getByText(AGENT_B.display_name).count(), 0, 'no "responsible agent" column in an agent\'s own list');
     assert.equal(await table.locator('tbody tr[data-lead-id]').count(), 1);
     await expectText(page.getByTestId('card-total'), /^1$/);
     await expectText(page.getByTestId('card-closed'), /^1$/);
     await page.getByTestId('chart-weekly').waitFor({ state: 'visible' });
 
     // Narrower screens drop country (under 1400 px), then source (under 1200 px); the date stays on one line.
-    const shown = async () => table.locator('thead th').evaluateAll((ths) => ths.map((th) => getComputedStyle(th).display !== 'none'));
-    for (const [width, expected] of [[1500, [true, true, true, true, true, true, true]], [1300, [true, true, true, true, false, true, true]], [1000, [true, true, true, true, false, false, true]]] as const) {
-      await page.setViewportSize({ width, height: 800 });
-      assert.deepEqual(await shown(), expected, `columns shown at ${width} px`);
-      const cells = await row.locator('td').evaluateAll((tds) => tds.map((td) => getComputedStyle(td).display !== 'none'));
-      assert.deepEqual(cells, expected, `the row's cells follow the header at ${width} px`);
-    }
-    assert.equal(await row.locator('td').nth(6).evaluate((td) => getComputedStyle(td).whiteSpace), 'nowrap');
-    await page.setViewportSize(DESKTOP);
+    // Columns: deal, budget, status, country, source, date.
+    await checkColumns(page, row, [[1500, [true, true, true, true, true, true]], [1300, [true, true, true, false, true, true]], [1000, [true, true, true, false, false, true]]]);
 
     // The lead link opens it.
     await row.getByRole('link', { name: CLIENT }).click();
@@ -322,4 +315,44 @@ describe('browser: a lead from creation to reassignment', () => {
     await page.screenshot({ path: DASHBOARD_SCREENSHOT, fullPage: true });
     assert.deepEqual(problemsSince(agentB, mark), [], 'no console errors, page errors, CSP violations or broken assets');
   });
+
+  test('8. the admin\'s dashboard: the agent column, and the agent filter lists every agent from its own address', async () => {
+    const { page } = admin;
+    const mark = admin.watched.problems.length;
+    await page.goto('/dashboard');
+    const filter = page.locator('#flt-agent');
+    await filter.and(page.locator('[data-loaded="true"]')).waitFor({ state: 'attached' });
+    const labels = await filter.locator('option').allTextContents();
+    assert.deepEqual(labels.slice(0, 2), ['Усі агенти', 'Мої брокери']);
+    assert.ok(labels.includes(AGENT_A.display_name) && labels.includes(AGENT_B.display_name), `every agent listed: ${labels.join(', ')}`);
+    await filter.selectOption({ label: AGENT_B.display_name });
+    await page.getByTestId('filters').getByRole('button', { name: 'Застосувати' }).click();
+    await page.waitForURL(/agent=\d+/);
+    const leadId = leadUrl.split('/').at(-1)!;
+    const table = page.getByTestId('leads-table');
+    const row = table.locator(`tr[data-lead-id="${leadId}"]`);
+    await expectText(row, AGENT_B.display_name);
+    assert.equal(await table.locator('tbody tr[data-lead-id]').count(), 1);
+    // After the list arrives the chosen agent is still chosen, in its place by name.
+    await page.locator('#flt-agent[data-loaded="true"]').waitFor({ state: 'attached' });
+    assert.equal(await filter.locator('option:checked').textContent(), AGENT_B.display_name);
+    assert.equal(await filter.locator(`option[value="${await filter.inputValue()}"]`).count(), 1, 'listed once');
+    // Columns: deal, agent, budget, status, country, source, date.
+    await checkColumns(page, row, [[1500, [true, true, true, true, true, true, true]], [1300, [true, true, true, true, false, true, true]], [1000, [true, true, true, true, false, false, true]]]);
+    assert.deepEqual(problemsSince(admin, mark), [], 'no console errors, page errors, CSP violations or broken assets');
+  });
 });
+
+/** Which of the lead list's columns show at each width; the row's cells follow; the date stays on one line. */
+async function checkColumns(page: Page, row: Locator, widths: [number, boolean[]][]): Promise<void> {
+  const table = page.getByTestId('leads-table');
+  const shown = async () => table.locator('thead th').evaluateAll((ths) => ths.map((th) => getComputedStyle(th).display !== 'none'));
+  for (const [width, expected] of widths) {
+    await page.setViewportSize({ width, height: 800 });
+    assert.deepEqual(await shown(), expected, `columns shown at ${width} px`);
+    const cells = await row.locator('td').evaluateAll((tds) => tds.map((td) => getComputedStyle(td).display !== 'none'));
+    assert.deepEqual(cells, expected, `the row's cells follow the header at ${width} px`);
+  }
+  assert.equal(await row.locator('td').last().evaluate((td) => getComputedStyle(td).whiteSpace), 'nowrap');
+  await page.setViewportSize(DESKTOP);
+}

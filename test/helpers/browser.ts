@@ -87,8 +87,10 @@ export async function watchForProblems(context: BrowserContext): Promise<PagePro
     });
     page.on('pageerror', (err) => problems.push(`uncaught exception on ${page.url()}: ${err.message}`));
     page.on('requestfailed', (req) => {
-      // A navigation that replaces a page still loading is not a problem of the page.
-      if (req.failure()?.errorText === 'net::ERR_ABORTED' && req.isNavigationRequest()) return;
+      // A navigation that replaces a page still loading is not a problem of the page, nor is a page's own
+      // fetch that the browser cancels when the user leaves it (the agent filter's list, say: the app's
+      // scripts never abort a fetch themselves).
+      if (req.failure()?.errorText === 'net::ERR_ABORTED' && (req.isNavigationRequest() || req.resourceType() === 'fetch')) return;
       problems.push(`request failed: ${req.method()} ${req.url()} (${req.failure()?.errorText})`);
     });
     page.on('response', (res) => {

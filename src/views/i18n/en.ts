@@ -486,6 +486,7 @@ export const en: Record<MessageKey, string> = {
   'users.yes': "Yes",
   'users.no': "No",
   'users.activeFilter': "Active",
+  'users.agentLeads': "The agent's leads on the dashboard",
   'users.admin': "Admin",
   'users.onlyLocked': "Locked only",
   'users.user': "User",

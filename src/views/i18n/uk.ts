@@ -485,6 +485,7 @@ export const uk = {
   'users.yes': "Так",
   'users.no': "Ні",
   'users.activeFilter': "Активний",
+  'users.agentLeads': "Ліди агента на дашборді",
   'users.admin': "Адмін",
   'users.onlyLocked': "Лише заблоковані",
   'users.user': "Користувач",
