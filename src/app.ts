@@ -6,7 +6,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { apiRoutes } from './api/routes.ts';
@@ -25,7 +25,7 @@ import { syncAdminRoutes } from './hubspot/routes.tsx';
 import { registerErrorHandling } from './platform/error-handler.ts';
 import { registerHealth } from './platform/health.ts';
 import { registerMetrics } from './platform/metrics.ts';
-import { scrubUrl } from './platform/logging.ts';
+import { requestLoggerFactory, scrubUrl } from './platform/logging.ts';
 import { cookieSigner, enforceRouteGuards, isAssetPath, registerCsrf, registerRateLimits, registerSecurityHeaders, stateChangeHooks } from './platform/security.ts';
 import { registerSessions } from './platform/session.ts';
 import { registerRequestTransactions } from './platform/transaction.ts';
@@ -60,6 +60,8 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
     loggerInstance: logger as FastifyBaseLogger,
     // One "request completed" line per request is written by our own onResponse hook.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    // A request's logger child is made when it first writes a line (most never do at the usual levels).
+    childLoggerFactory: requestLoggerFactory as unknown as FastifyServerOptions['childLoggerFactory'],
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     // A hop count is accepted at run time although the types only name the other forms.

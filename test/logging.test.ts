@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config.ts';
-import { createLogger, LOG_FILE, redact } from '../src/platform/logging.ts';
+import { createLogger, LOG_FILE, redact, requestLoggerFactory } from '../src/platform/logging.ts';
 import { seedUser, startTestApp, TEST_SECRET, type TestApp } from './helpers/app.ts';
 import { Client } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
@@ -227,6 +227,33 @@ describe('LOG_LEVEL', () => {
     await log.close();
     const { lines } = readLogDir(dir);
     assert.deepEqual(lines.map((l) => [l.level, l.msg]), [['warn', 'a warn line'], ['error', 'an error line']]);
+  });
+
+  test('a request\'s logger makes its pino child on the first line written, with the request id and redacted bindings', async () => {
+    const dir = tempDir();
+    const log = createLogger({ level: 'warn', dir, maxBytes: 1024 * 1024, count: 2, stdout: false });
+    const child = log.logger.child;
+    let children = 0;
+    log.logger.child = function (this: unknown, ...args: Parameters<typeof child>) { children++; return child.apply(this, args); } as typeof child;
+    const quiet = requestLoggerFactory(log.logger, { reqId: 'r1' }, {});
+    quiet.info({ url: '/dashboard' }, 'request completed');
+    quiet.debug('nothing');
+    assert.equal(children, 0, 'nothing written, no child made');
+    assert.equal(quiet.level, 'warn');
+    assert.equal(quiet.isLevelEnabled('info'), false);
+    const loud = requestLoggerFactory(log.logger, { reqId: 'r2', token: 'tok-secret' }, {});
+    loud.warn({ statusCode: 404 }, 'request completed');
+    loud.error('second line');
+    assert.equal(children, 1, 'one child, made on the first line');
+    const routeLevel = requestLoggerFactory(log.logger, { reqId: 'r3' }, { level: 'error' });
+    assert.equal(children, 2, 'a route with its own level gets its child at once');
+    routeLevel.warn('under the route\'s level');
+    routeLevel.error('at the route\'s level');
+    await log.close();
+    const { lines, raw } = readLogDir(dir);
+    assert.deepEqual(lines.map((l) => [l.reqId, l.level, l.msg]), [['r2', 'warn', 'request completed'], ['r2', 'error', 'second line'], ['r3', 'error', 'at the route\'s level']]);
+    assert.equal(lines[0]!.token, '[Redacted]');
+    assert.doesNotMatch(raw, /tok-secret/);
   });
 
   test('through the app: LOG_LEVEL=warn drops the info request lines and keeps the 4xx/5xx ones', async () => {
