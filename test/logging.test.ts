@@ -256,6 +256,24 @@ describe('LOG_LEVEL', () => {
     assert.doesNotMatch(raw, /tok-secret/);
   });
 
+  test('through the app at info: one "request completed" line per request with its id; health checks (route level warn) none', async () => {
+    const t = await startTestApp('pglite', { env: { LOG_LEVEL: 'info' } });
+    try {
+      const page = await t.app.inject({ method: 'GET', url: '/login' });
+      const health = await t.app.inject({ method: 'GET', url: '/healthz' });
+      await t.app.close();
+      await t.log.close();
+      const lines = readLogDir(t.logDir).lines.filter((l) => l.msg === 'request completed');
+      const pageLines = lines.filter((l) => l.reqId === page.headers['x-request-id']);
+      assert.equal(pageLines.length, 1);
+      assert.deepEqual(Object.keys(pageLines[0]!).slice(0, 5), ['level', 'time', 'service', 'reqId', 'method'], 'the id where a child would put it');
+      assert.equal(pageLines[0]!.url, '/login');
+      assert.ok(!lines.some((l) => l.reqId === health.headers['x-request-id'] || l.url === '/healthz'), 'health checks are not logged at info');
+    } finally {
+      await t.close();
+    }
+  });
+
   test('through the app: LOG_LEVEL=warn drops the info request lines and keeps the 4xx/5xx ones', async () => {
     const t = await startTestApp('pglite', {
       env: { LOG_LEVEL: 'warn' },
