@@ -94,10 +94,12 @@ export function registerSessions(app: FastifyInstance, stateChange: StateChangeH
     if (adminTwoFactorRequired && s.user.role === 'admin' && !s.hasTwoFactor) enrolmentPending.add(request);
   };
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (isStaticPath(request.url)) return;
+  // Written with `done`: a request without a session, or with one from memory, is answered without a
+  // promise or a turn of the event loop; only a database lookup waits.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (isStaticPath(request.url)) return done();
     const token = request.cookies[SESSION_COOKIE];
-    if (!token) return;
+    if (!token) return done();
     const id = tokenHashes.get(token, () => hashToken(token));
     const config = request.routeOptions.config;
     const withLeadVersion = config.leadVersion === true;
@@ -110,9 +112,13 @@ export function registerSessions(app: FastifyInstance, stateChange: StateChangeH
       if (hit && hit.expiresAt > now && now - hit.lastSeenAt < TOUCH_EVERY_MS) {
         signIn(request, hit);
         if (withLeadVersion) request.leadVersion = cache.state.leadVersion(hit.user);
-        return;
+        return done();
       }
     }
+    lookUp(request, reply, id, withLeadVersion, cached).then(() => done(), done);
+  });
+
+  const lookUp = async (request: FastifyRequest, reply: FastifyReply, id: string, withLeadVersion: boolean, cached: boolean) => {
     const epoch = cache?.state.epoch() ?? 0;
     const row = (await sessionLookup(id, sessionIdleMinutes, withLeadVersion).execute(app.db)).rows[0];
     if (!row) {
@@ -135,8 +141,8 @@ export function registerSessions(app: FastifyInstance, stateChange: StateChangeH
       await app.db.updateTable('sessions').set({ last_seen_at: sql`now()` }).where('id', '=', row.sid).execute();
       session.lastSeenAt = Date.now();
     }
-    if (cached) cache.state.put(session, epoch);
-  });
+    if (cached) cache!.state.put(session, epoch);
+  };
 
   // A state change has been committed when this runs (the request transaction's commit is the state-change
   // hook added before this one). This instance answers from memory again only once it has heard of it; and the user's
@@ -164,12 +170,15 @@ export function registerSessions(app: FastifyInstance, stateChange: StateChangeH
 
   // An administrator without two-factor sign-in (when required) reaches only the enrolment pages, once the
   // temporary password has been changed (that guard comes first).
-  app.addHook('preHandler', async (request, reply) => {
-    if (!request.user || request.user.mustChangePassword || !enrolmentPending.has(request)) return;
+  app.addHook('preHandler', (request, reply, done) => {
+    if (!request.user || request.user.mustChangePassword || !enrolmentPending.has(request)) return done();
     const cfg = request.routeOptions.config;
-    if (cfg.public || cfg.allowDuringTwoFactorEnrolment) return;
-    if (request.method === 'GET') return reply.redirect(TWO_FACTOR_ENROL_PATH);
-    throw new Forbidden();
+    if (cfg.public || cfg.allowDuringTwoFactorEnrolment) return done();
+    if (request.method === 'GET') {
+      reply.redirect(TWO_FACTOR_ENROL_PATH);
+      return;
+    }
+    done(new Forbidden());
   });
 
 }
