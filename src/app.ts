@@ -89,8 +89,6 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   // Plumbing: parsing, cookies (signed with SECRET_KEY), headers.
   await app.register(fastifyCookie, { secret: cookieSigner(config.secretKey) });
   await app.register(fastifyFormbody);
-  // Multipart forms are parsed before the guards run, so the CSRF field is checked like any other.
-  await app.register(fastifyMultipart, { attachFieldsToBody: true, limits: { fileSize: config.storage.maxBytes, files: 20, fields: 50, parts: 70 } });
   registerSecurityHeaders(app);
   // Hooks that never wait are written with `done`: an async one costs every request a promise and a turn.
   app.addHook('onRequest', (request, reply, done) => {
@@ -137,16 +135,22 @@ export async function buildApp({ config, logger, database, redis = null, hubspot
   await app.register(dashboardRoutes);
   await app.register(boardRoutes);
   await app.register(leadRoutes);
-  await app.register(importRoutes);
   await app.register(commentRoutes);
   await app.register(syncAdminRoutes);
-  await app.register(documentRoutes);
-  await app.register(verificationRoutes);
   await app.register(adminUserRoutes);
   await app.register(auditRoutes);
   await app.register(hubspotContactsRoutes);
-  await app.register(propertyRoutes);
   await app.register(knowledgeRoutes);
+  // Multipart bodies are parsed only by the features whose forms upload files: anywhere else such a body
+  // is refused unread (415), and no other page pays for @fastify/multipart's three hooks per request. They
+  // are parsed before the guards run, so the CSRF field is checked like any other.
+  await app.register(async (uploads) => {
+    await uploads.register(fastifyMultipart, { attachFieldsToBody: true, limits: { fileSize: config.storage.maxBytes, files: 20, fields: 50, parts: 70 } });
+    await uploads.register(importRoutes);
+    await uploads.register(documentRoutes);
+    await uploads.register(verificationRoutes);
+    await uploads.register(propertyRoutes);
+  });
   await app.register(apiKeyProfileRoutes);
   await app.register(apiRoutes);
   if (extraRoutes) await app.register(async (child) => extraRoutes(child));

@@ -265,15 +265,15 @@ describe('deploy: nginx in front of two app instances', { skip, timeout: 240_000
       return {
         contentType: `multipart/form-data; boundary=${b}`,
         body: Buffer.concat([
-          Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--${b}\r\nContent-Disposition: form-data; name="file"; filename="scan.pdf"\r\nContent-Type: application/pdf\r\n\r\n`),
+          Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--${b}\r\nContent-Disposition: form-data; name="id_document"; filename="scan.pdf"\r\nContent-Type: application/pdf\r\n\r\n`),
           Buffer.alloc(bytes, 0x25),
           Buffer.from(`\r\n--${b}--\r\n`),
         ]),
       };
     };
     const send = async (bytes: number) => {
-      // Signed in (the app refuses anonymous uploads before reading them), then POST /logout: it takes any
-      // form with a valid CSRF token, and the whole multipart body is parsed before it answers.
+      // Signed in (the app refuses anonymous uploads before reading them), then the agent's verification
+      // form: the whole multipart body is parsed before it answers (the file is then judged).
       const { jar, token } = await loginPage(from);
       const login = await postForm('/login', jar, { _csrf: token, username: 'agent_one', password: 'agent-one-password' }, { from });
       assert.equal(login.status, 303);
@@ -281,18 +281,19 @@ describe('deploy: nginx in front of two app instances', { skip, timeout: 240_000
       const page = await request({ path: '/dashboard', from, headers: { accept: 'text/html', cookie: jar.header() } });
       jar.absorb(page);
       const { contentType, body } = multipart(csrfOf(page.body) || token, bytes);
-      return request({ method: 'POST', path: '/logout', from, body, headers: { 'content-type': contentType, accept: 'text/html', cookie: jar.header() } });
+      return request({ method: 'POST', path: '/verification', from, body, headers: { 'content-type': contentType, accept: 'text/html', cookie: jar.header() } });
     };
     const MB = 1024 * 1024;
 
     const nine = await send(9 * MB);
-    assert.equal(nine.status, 303, `9 MB: ${nine.status} ${nine.body.slice(0, 200)}`);
-    assert.equal(nine.headers.location, '/login');
+    assert.equal(nine.status, 400, `9 MB: ${nine.status} ${nine.body.slice(0, 200)}`);
+    assert.ok(nine.headers['x-request-id'], 'the app answered');
+    assert.match(nine.body, /data-testid="verification-form"/, 'read whole: the form is shown again with what is wrong with the file');
 
     const overApp = await send(10.5 * MB);
     assert.equal(overApp.status, 413);
     assert.ok(overApp.headers['x-request-id'], 'the app answered');
-    assert.match(overApp.body, /Файл або запит завеликий/);
+    assert.match(overApp.body, /Файл завеликий: максимум 10 МБ/);
 
     const overNginx = await send(12 * MB);
     assert.equal(overNginx.status, 413);

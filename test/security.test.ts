@@ -42,6 +42,19 @@ for (const kind of databaseKinds()) {
       assert.equal(res.statusCode, 401);
     });
 
+    test('only the upload forms take multipart bodies: elsewhere one is refused unread (415), even signed in', async () => {
+      const c = new Client(t.app);
+      await c.login('agent_one', 'agent-one-password');
+      const before = await t.app.db.selectFrom('leads').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const res = await c.multipart('/leads', { deal_name: 'Через multipart', phone: '+380501234567', budget: 'до 200к' }, [{ field: 'file', name: 'a.pdf', type: 'application/pdf', data: Buffer.from('%PDF-1.4') }]);
+      assert.equal(res.statusCode, 415);
+      const after = await t.app.db.selectFrom('leads').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      assert.equal(Number(after.n), Number(before.n), 'nothing saved');
+      const upload = await c.multipart('/verification', {}, [{ field: 'id_document', name: 'a.txt', type: 'text/plain', data: Buffer.from('not a scan') }]);
+      assert.equal(upload.statusCode, 400, 'an upload form parses it and judges the file');
+      assert.match(upload.body, /data-testid="verification-form"/);
+    });
+
     test('a CSRF token from another browser is refused', async () => {
       const a = new Client(t.app);
       const b = new Client(t.app);
