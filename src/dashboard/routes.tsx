@@ -1,8 +1,8 @@
 // The dashboard (cards, charts, filtered table), its CSV export, and the leaderboard.
+import { hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin, requireUser } from '../auth/guards.server.ts';
-import { hash } from 'node:crypto';
 import { formatDateTime } from '../platform/i18n.ts';
 import { leaderboard } from '../points/points.server.ts';
 import { BUDGETS, COUNTRIES, SOURCES, STATUSES } from '../leads/domain.ts';
