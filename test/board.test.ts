@@ -181,8 +181,15 @@ for (const kind of databaseKinds()) {
       assert.ok(!got.has(a) && got.has(b));
       got = ids((await anna.get(`/board?q=Фільтр&agent=${borisId}`)).body);
       assert.ok(!got.has(c), 'an agent cannot see another agent by filtering');
-      got = ids((await admin.get(`/board?q=Фільтр&agent=${borisId}`)).body);
+      const chosen = await admin.get(`/board?q=Фільтр&agent=${borisId}`);
+      got = ids(chosen.body);
       assert.ok(got.has(c) && !got.has(a));
+      // The board's agent filter, as the dashboard's: all, my brokers and the chosen agent; the rest from agents.json.
+      const agentSelect = (html: string) => html.slice(html.indexOf('id="bflt-agent"'), html.indexOf('</select>', html.indexOf('id="bflt-agent"')));
+      assert.match(agentSelect(chosen.body), /data-options="\/dashboard\/agents\.json"/);
+      assert.deepEqual([...agentSelect(chosen.body).matchAll(/<option value(?:="([^"]*)")?( selected)?>([^<]*)/g)].map((m) => [m[1] ?? '', m[2] ?? '', m[3]]),
+        [['', '', 'Усі агенти'], ['mine', '', 'Мої брокери'], [String(borisId), ' selected', 'Борис']]);
+      assert.equal([...agentSelect((await admin.get('/board')).body).matchAll(/<option /g)].length, 2, 'no agent listed without one chosen');
       got = ids((await admin.get('/board?q=Фільтр&agent=mine')).body);
       assert.ok(got.has(a) && !got.has(c), "anna is chief's broker");
       got = ids((await anna.get('/board?q=Фільтр&from=2000-01-01&to=2000-01-31')).body);

@@ -24,7 +24,8 @@ export async function boardRoutes(app: FastifyInstance): Promise<void> {
   const render = async (request: FastifyRequest, reply: FastifyReply, filter: LeadFilter, status?: number, error?: string) => {
     const user = requireUser(request);
     const columns = await loadBoard(request.db, user, filter, stages);
-    const agents = user.role === 'admin' ? await filterAgents(request.db) : null;
+    // The agent filter names only the chosen agent (the others come from its own address, decision 029).
+    const agents = user.role !== 'admin' ? null : typeof filter.agent === 'number' ? await filterAgents(request.db, filter.agent) : [];
     return reply.view((ctx) => <BoardPage ctx={ctx} data={{ columns, stages, filter, agents, error }} />, status);
   };
 

@@ -284,9 +284,10 @@ export function pageIds(db: DbLike, user: CurrentUser, f: LeadFilter, offset: nu
   return ordered(base.select('leads.id').where(filtered(user, f)), user, f).limit(PAGE_SIZE).offset(offset);
 }
 
-/** The agents an admin can filter the leads by (dashboard and board). */
-export function filterAgents(db: DbLike): Promise<{ id: number; display_name: string }[]> {
-  return db.selectFrom('users').select(['id', 'display_name']).where('role', '=', 'agent').orderBy('display_name').execute();
+/** The agents an admin can filter the leads by (dashboard and board), or only the one with that id. */
+export function filterAgents(db: DbLike, only?: number): Promise<{ id: number; display_name: string }[]> {
+  return db.selectFrom('users').select(['id', 'display_name']).where('role', '=', 'agent')
+    .$if(only !== undefined, (qb) => qb.where('id', '=', only!)).orderBy('display_name').execute();
 }
 
 export type LeadRow = Awaited<ReturnType<ReturnType<typeof listQuery>['execute']>>[number];

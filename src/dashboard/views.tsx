@@ -71,7 +71,7 @@ export const AGENT_OPTIONS_URL = '/dashboard/agents.json';
 /**
  * The admins' agent filter (dashboard and board). The page carries "all", "my brokers" and the chosen
  * agent; the other agents (hundreds: a third of an admin's page) come from AGENT_OPTIONS_URL, cached by
- * the browser (decision 028). Without JavaScript an admin reaches one agent's leads from the users page.
+ * the browser (decision 029). Without JavaScript an admin reaches one agent's leads from the users page.
  */
 export function AgentFilter({ ctx, prefix = 'flt', value, agents }: { ctx: FragmentContext; prefix?: string; value: LeadFilter['agent']; agents: FilterAgent[] }) {
   const chosen = typeof value === 'number' ? agents.find((a) => a.id === value) : undefined;
