@@ -235,6 +235,11 @@ function coldPages(): () => string {
   };
 }
 
+/** Answers that do not measure the page: non-2xx, errors, timeouts (and a run with no answer at all). */
+function problemsOf(r: Result): number {
+  return r.non2xx + r.errors + r.timeouts + (r.requests.total === 0 ? 1 : 0);
+}
+
 /** "met", or what was missed, against the targets. */
 function judge(p99: number, ratio: number): string {
   const p99ok = p99 < TARGET_P99_MS;
@@ -401,7 +406,7 @@ async function main(): Promise<number> {
     const { target, result: r, drainMs } = row;
     const bareNear = adjacentBare.get(row) ?? baseline;
     const ratio = r.requests.average / bareNear;
-    const problems = r.non2xx + r.errors + r.timeouts + (r.requests.total === 0 ? 1 : 0);
+    const problems = problemsOf(r);
     if (problems > 0) {
       failed = true;
       const codes = Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => `${code}×${v.count}`).join(', ');
@@ -441,7 +446,7 @@ async function main(): Promise<number> {
       const ratio = median(ratios);
       const p99 = Math.max(...runs.map((row) => row.result.latency.p99));
       return [t.name, fmt(median(runs.map((row) => row.result.requests.average))), ratios.map((x) => fmt(x, 3)).join(' / '), fmt(ratio, 3), fmt(p99, 1),
-        runs.some((row) => row.result.non2xx + row.result.errors + row.result.timeouts > 0) ? 'FAILED (non-2xx)' : judge(p99, ratio)];
+        runs.some((row) => problemsOf(row.result) > 0) ? 'FAILED (non-2xx)' : judge(p99, ratio)];
     });
     say();
     say(`judged over ${ROUNDS} rounds: the median of each row's ratios, the worst of its p99s`);
