@@ -3,6 +3,7 @@
 // or to an agent's name or admin — still shows at once, and nothing of one request is reused for another.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import type { KyselyPlugin } from 'kysely';
 import { type AgentFigureCaches, cachedSummary, filterSchema, summary, type Summary } from '../src/dashboard/queries.server.ts';
 import { TtlCache } from '../src/platform/cache.ts';
@@ -29,6 +30,21 @@ const counter: KyselyPlugin = {
   },
   transformResult: async (args) => args.result,
 };
+
+/** Pipelined HTTP/1.1 responses read back from one socket, each cut at its Content-Length. */
+function splitResponses(bytes: Buffer): { status: number; headers: string; body: Buffer }[] {
+  const out: { status: number; headers: string; body: Buffer }[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const end = bytes.indexOf('\r\n\r\n', at);
+    if (end < 0) break;
+    const headers = bytes.subarray(at, end).toString('latin1');
+    const length = Number(/^content-length: (\d+)$/im.exec(headers)?.[1]);
+    if (end + 4 + length > bytes.length) break;
+    out.push({ status: Number(headers.slice(9, 12)), headers, body: bytes.subarray(end + 4, end + 4 + length) });
+    at = end + 4 + length;
+  }
+  return out;
+}
 
 const total = (html: string) => Number(/data-testid="card-total">(\d+)</.exec(html)?.[1] ?? NaN);
 /** The cached part of the page: what lies inside the dashboard body. */
@@ -198,38 +214,68 @@ for (const kind of databaseKinds()) {
       for (const b of bodies) assert.equal(withoutTokens(b), withoutTokens(bodies[0]!), 'otherwise the same page');
     });
 
-    test('a page queued behind a client that does not read keeps its token (bytes used again only once written)', async () => {
-      await figures(anna);
-      await figures(anna);
-      const address = new URL(await listening());
-      const cookie = [...anna.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-      const { connect } = await import('node:net');
-      const socket = connect(Number(address.port), address.hostname);
-      await new Promise((resolve) => socket.once('connect', resolve));
-      const count = 300; // ~8 MB of pages: more than the socket buffers hold, so most wait in the server
-      socket.pause();
-      socket.write(`GET /dashboard HTTP/1.1\r\nhost: x\r\ncookie: ${cookie}\r\n\r\n`.repeat(count));
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      const chunks: Buffer[] = [];
-      socket.on('data', (c: Buffer) => chunks.push(c));
-      socket.resume();
-      const tokenPlaces = /(?:name="csrf-token" content|name="_csrf" value)="([^"]+)"/g;
-      let text = '';
-      for (let i = 0; i < 200 && (text.match(/<\/html>/g)?.length ?? 0) < count; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        text = Buffer.concat(chunks).toString('utf8');
-      }
-      socket.destroy();
-      const pages = text.split(/HTTP\/1\.1 /).slice(1);
-      assert.equal(pages.length, count);
-      const tokens = pages.map((p) => {
-        assert.match(p, /^200 /);
-        const found = [...p.matchAll(tokenPlaces)].map((m) => m[1]);
-        assert.equal(new Set(found).size, 1, 'one token in every place of a page');
-        return found[0];
-      });
-      assert.equal(new Set(tokens).size, count, 'no two pages share a token');
+    test('a dashboard asked again is sent gzipped to a client that takes gzip: the same page, a working token (decision 031)', async () => {
+      const query = '?sort=budget&order=asc';
+      const gzipped = { 'accept-encoding': 'gzip, deflate, br, zstd' };
+      await figures(anna); // any flash from signing in is shown (a page with a flash is never a cached one)
+      const first = await anna.get(`/dashboard${query}`, gzipped);
+      assert.equal(first.statusCode, 200);
+      assert.equal(first.headers['content-encoding'], undefined, 'a page asked once is not compressed');
+      assert.equal(first.headers.vary, 'accept-encoding');
+      const second = await anna.get(`/dashboard${query}`, gzipped);
+      assert.equal(second.headers['content-encoding'], 'gzip');
+      assert.equal(second.headers.vary, 'accept-encoding', 'caches keep the two encodings apart');
+      assert.equal(Number(second.headers['content-length']), second.rawPayload.length);
+      assert.ok(second.rawPayload.length < first.rawPayload.length / 2, `${second.rawPayload.length} bytes gzipped, ${first.rawPayload.length} plain`);
+      const page = gunzipSync(second.rawPayload).toString('utf8');
+      const token = /<meta name="csrf-token" content="([^"]+)"/.exec(page)![1]!;
+      assert.notEqual(token, /<meta name="csrf-token" content="([^"]+)"/.exec(first.body)![1], "each page has the request's own token");
+      assert.equal(body(page), body(first.body), 'the same dashboard');
+      // The token read from the gzipped page signs a form: the client gets what it can use.
+      const res = await anna.post('/locale', { locale: 'uk', next: '/dashboard', _csrf: token }, { csrf: false });
+      assert.equal(res.statusCode, 303);
+      const plain = await anna.get(`/dashboard${query}`);
+      assert.equal(plain.headers['content-encoding'], undefined, 'no Accept-Encoding, no compression');
+      assert.equal(body(plain.body), body(first.body));
+      const refused = await anna.get(`/dashboard${query}`, { 'accept-encoding': 'gzip;q=0, br' });
+      assert.equal(refused.headers['content-encoding'], undefined, 'gzip refused by q=0');
     });
+
+    for (const encoding of ['identity', 'gzip']) {
+      test(`a page queued behind a client that does not read keeps its token (bytes used again only once written; ${encoding})`, async () => {
+        await figures(anna);
+        await figures(anna);
+        const address = new URL(await listening());
+        const cookie = [...anna.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+        const { connect } = await import('node:net');
+        const socket = connect(Number(address.port), address.hostname);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        const count = encoding === 'gzip' ? 1500 : 300; // more than the socket buffers hold, so most wait in the server
+        socket.pause();
+        socket.write(`GET /dashboard HTTP/1.1\r\nhost: x\r\ncookie: ${cookie}\r\naccept-encoding: ${encoding}\r\n\r\n`.repeat(count));
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        const chunks: Buffer[] = [];
+        socket.on('data', (c: Buffer) => chunks.push(c));
+        socket.resume();
+        let responses: { status: number; headers: string; body: Buffer }[] = [];
+        for (let i = 0; i < 200 && responses.length < count; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          responses = splitResponses(Buffer.concat(chunks));
+        }
+        socket.destroy();
+        assert.equal(responses.length, count);
+        const tokenPlaces = /(?:name="csrf-token" content|name="_csrf" value)="([^"]+)"/g;
+        const tokens = responses.map((r) => {
+          assert.equal(r.status, 200);
+          assert.equal(/^content-encoding: gzip$/im.test(r.headers), encoding === 'gzip');
+          const page = (encoding === 'gzip' ? gunzipSync(r.body) : r.body).toString('utf8');
+          const found = [...page.matchAll(tokenPlaces)].map((m) => m[1]);
+          assert.equal(new Set(found).size, 1, 'one token in every place of a page');
+          return found[0];
+        });
+        assert.equal(new Set(tokens).size, count, 'no two pages share a token');
+      });
+    }
 
     test('the cached body keeps every value escaped', async () => {
       await create(anna, '<script>alert(1)</script> Кеш');

@@ -11,6 +11,7 @@ import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { hashPassword } from '../src/auth/password.server.ts';
 import {
   type AppInstance, freePort, makeCertificate, missingPrograms, type NginxHandle, type RedisHandle, stackDir, startAppInstance, startNginx, startRedis,
@@ -21,7 +22,7 @@ const skip = !process.env.TEST_DATABASE_URL
   ? 'TEST_DATABASE_URL is not set (two app instances need a PostgreSQL server)'
   : missingPrograms() ?? false;
 
-interface Res { status: number; headers: IncomingHttpHeaders; raw: string[]; body: string }
+interface Res { status: number; headers: IncomingHttpHeaders; raw: string[]; body: string; bytes: Buffer }
 
 /** Every value of a response header, as sent (duplicates kept). */
 function all(res: Res, name: string): string[] {
@@ -38,7 +39,9 @@ class Jar {
       const [pair, ...attrs] = line.split(';');
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
-      this.cookies.set(name, pair!.slice(eq + 1).trim());
+      const value = pair!.slice(eq + 1).trim();
+      if (value === '') this.cookies.delete(name); // cleared (the flash, once shown)
+      else this.cookies.set(name, value);
       this.attributes.set(name, attrs.join(';').toLowerCase());
     }
   }
@@ -71,7 +74,7 @@ describe('deploy: nginx in front of two app instances', { skip, timeout: 240_000
         answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, raw: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => { const bytes = Buffer.concat(chunks); resolve({ status: res.statusCode!, headers: res.headers, raw: res.rawHeaders, body: bytes.toString('utf8'), bytes }); });
         res.on('error', reject);
       };
       const req = opts.plain
@@ -213,7 +216,21 @@ describe('deploy: nginx in front of two app instances', { skip, timeout: 240_000
     for (let i = 0; i < 4; i++) {
       const dash = await request({ path: '/dashboard', from: '127.0.0.9', headers: { accept: 'text/html', cookie: jar.header() } });
       assert.equal(dash.status, 200, `dashboard request ${i + 1}: ${dash.status}`);
+      jar.absorb(dash);
     }
+    // Compressed once (decision 031): a dashboard asked again comes gzipped from the app, and nginx passes
+    // it on as it is; a page the app sends plain (the login form) is gzipped by nginx.
+    for (let i = 0; i < 2; i++) {
+      const dash = await request({ path: '/dashboard', from: '127.0.0.9', headers: { accept: 'text/html', cookie: jar.header(), 'accept-encoding': 'gzip' } });
+      assert.equal(dash.status, 200);
+      assert.deepEqual(all(dash, 'content-encoding'), ['gzip'], `dashboard ${i + 1}`);
+      assert.equal(Number(dash.headers['content-length']), dash.bytes.length, "the app's gzip, passed on (nginx's own is chunked)");
+      assert.match(gunzipSync(dash.bytes).toString('utf8'), /^<!doctype html>[^]*<meta name="csrf-token" content="[\w-]+"/, 'one gunzip gives the page');
+    }
+    const form = await request({ path: '/login', headers: { accept: 'text/html', 'accept-encoding': 'gzip' } });
+    assert.deepEqual(all(form, 'content-encoding'), ['gzip']);
+    assert.equal(form.headers['content-length'], undefined, 'compressed by nginx, as it goes');
+    assert.match(gunzipSync(form.bytes).toString('utf8'), /^<!doctype html>/);
   });
 
   test('the login rate limit counts the real client address: a forged X-Forwarded-For buys nothing; each client has its own 10', async () => {

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { h, type VNode } from 'preact';
 import { fillPageTemplate, renderDocument, renderDocumentBytes, renderEncodedFragment, renderFragment, renderPageTemplate, TrustedBlock } from '../src/views/render.ts';
 
@@ -81,4 +82,32 @@ test('a filled page is used again only once written: a page still on its way kee
   assert.notEqual(long.body, c.body);
   long.written();
   assert.equal(fillPageTemplate(template, 'token-E5').body, c.body, 'the kept page is still the one of the usual length');
+});
+
+test('a page asked again is gzipped for a client that takes gzip: the same page, its bytes used again once written', () => {
+  const page = (token: string) => h('html', null, h('head', null, h('meta', { name: 'csrf-token', content: token })),
+    h('body', null, Array.from({ length: 200 }, (_, i) => h('p', { key: i }, `Клієнт ${i}`)), h('input', { type: 'hidden', name: '_csrf', value: token }), 'кінець'));
+  const template = renderPageTemplate(page);
+  const expected = (token: string) => renderDocumentBytes(page(token)).toString('utf8');
+
+  const first = fillPageTemplate(template, 'token-A1', true);
+  assert.equal(first.gzip, false, 'a page asked once is sent as it is (it may never be asked again)');
+  assert.equal(first.body.toString('utf8'), expected('token-A1'));
+  first.written();
+  const a = fillPageTemplate(template, 'token-B2', true);
+  assert.equal(a.gzip, true);
+  assert.equal(gunzipSync(a.body).toString('utf8'), expected('token-B2'));
+  assert.ok(a.body.length < first.body.length / 3, 'compressed');
+  const b = fillPageTemplate(template, 'token-C3', true); // asked while a is still being written
+  assert.notEqual(b.body, a.body);
+  assert.equal(gunzipSync(a.body).toString('utf8'), expected('token-B2'), 'filling b did not touch a');
+  a.written();
+  const c = fillPageTemplate(template, 'token-D4', true);
+  assert.equal(c.body, a.body, "a's bytes are used again once a was written");
+  assert.equal(gunzipSync(c.body).toString('utf8'), expected('token-D4'), 'with its token and the CRC rewritten');
+  assert.equal(gunzipSync(b.body).toString('utf8'), expected('token-C3'), 'b, still on its way, is untouched');
+  const plain = fillPageTemplate(template, 'token-E5', false);
+  assert.equal(plain.gzip, false, 'a client that does not take gzip gets the page as it is');
+  assert.equal(plain.body, first.body, 'from its own kept copy');
+  assert.equal(plain.body.toString('utf8'), expected('token-E5'));
 });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Locale } from '../db/schema.ts';
 import type { Flash, FlashType, ViewContext } from '../views/context.ts';
 import { fillPageTemplate, type PageTemplate, renderDocumentBytes, renderPageTemplate } from '../views/render.ts';
+import { acceptsGzip } from '../views/gzip.ts';
 import { DEFAULT_LOCALE, isLocale, isMessageKey, type MessageKey, translator } from './i18n.ts';
 import { csrfToken } from './security.ts';
 
@@ -101,12 +102,16 @@ export function registerViews(app: FastifyInstance): void {
     return sendPage(this, html);
   });
 
-  // A page rendered ahead (pageTemplate) with this request's CSRF token; rendered afresh by `page` when the
-  // request has flash messages to show.
+  // A page rendered ahead (pageTemplate) with this request's CSRF token, gzipped for a client that takes it
+  // once the page is asked again (decision 031); rendered afresh by `page` when the request has flash
+  // messages to show.
   app.decorateReply('viewTemplate', function (this: FastifyReply, template: PageTemplate, page: (ctx: ViewContext) => import('preact').VNode) {
+    // Either encoding may come back for the same address: caches must key on the header.
+    this.header('vary', 'accept-encoding');
     if (this.request.flashesIn.length > 0 || this.flashesOut.length > 0) return this.view(page);
-    const { body, written } = fillPageTemplate(template, csrfToken(this));
+    const { body, written, gzip } = fillPageTemplate(template, csrfToken(this), acceptsGzip(this.request.headers['accept-encoding']));
     this.raw.once('finish', written);
+    if (gzip) this.header('content-encoding', 'gzip');
     return sendPage(this, body);
   });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { h, type VNode } from 'preact';
 import { render } from 'preact-render-to-string';
+import { gzipLayout } from './gzip.ts';
 
 /** Preact escapes every interpolated value: templates have no raw-HTML path but TrustedBlock below. */
 export function renderDocument(node: VNode): string {
@@ -67,10 +68,57 @@ declare const template: unique symbol;
  * A whole page rendered ahead for one user, with the CSRF token left out: `fillPageTemplate` puts a
  * request's own token in. For a page served again and again unchanged (the dashboard, decision 023).
  */
-export interface PageTemplate { readonly parts: readonly Buffer[]; readonly [template]: true }
+export interface PageTemplate { readonly [template]: true }
 
-/** What a template keeps to fill itself: one filled copy, handed back once written (see below). */
-interface Filling { parts: readonly Buffer[]; spare: Buffer | null; tokenBytes: number }
+/** A template's page as it is kept: the bytes around each place of the token, and how it has been filled. */
+interface Filling {
+  readonly parts: readonly Buffer[];
+  /** The page as it is, for a token of the length first seen (tokens are all one length). */
+  plain: Filler | null;
+  /** The page gzipped (decision 031), made when the page is asked again: a page asked once stays plain. */
+  gzip: Filler | null;
+  filled: number;
+}
+
+/** The fixed bytes around each place of a token of one length, and one filled copy kept to use again. */
+class Filler {
+  private spare: Buffer | null = null;
+  private readonly bytes: number;
+  readonly pieces: readonly Buffer[];
+  readonly tokenBytes: number;
+  private readonly seal: ((body: Buffer, token: string) => void) | undefined;
+  constructor(pieces: readonly Buffer[], tokenBytes: number, seal?: (body: Buffer, token: string) => void) {
+    this.pieces = pieces;
+    this.tokenBytes = tokenBytes;
+    this.seal = seal;
+    this.bytes = pieces.reduce((sum, p) => sum + p.length, 0) + (pieces.length - 1) * tokenBytes;
+  }
+
+  fill(token: string): { body: Buffer; written: () => void; gzip: boolean } {
+    let body = this.spare;
+    this.spare = null;
+    const fresh = !body;
+    if (!body) {
+      body = Buffer.allocUnsafe(this.bytes);
+      this.pieces[0]!.copy(body, 0);
+    }
+    // Only the token's places change from one request to the next (a fresh copy takes the pieces too).
+    let at = this.pieces[0]!.length;
+    for (let i = 1; i < this.pieces.length; i++) {
+      at += body.write(token, at, 'latin1');
+      if (fresh) this.pieces[i]!.copy(body, at);
+      at += this.pieces[i]!.length;
+    }
+    this.seal?.(body, token);
+    // A bound function, not a closure: no per-request function for the transpiler to name.
+    return { body, written: this.keep.bind(this, body), gzip: this.seal !== undefined };
+  }
+
+  /** Called once `body` has been handed to the operating system: the next request may write over it. */
+  keep(body: Buffer): void {
+    this.spare = body;
+  }
+}
 
 // Stands for the token while the page is rendered: letters and digits only (no value escapes to anything
 // else), random per process (no text on a page can stand in for it).
@@ -87,48 +135,39 @@ export function renderPageTemplate(page: (csrfToken: string) => VNode): PageTemp
     from = at + TOKEN_SLOT_BYTES.length;
   }
   parts.push(bytes.subarray(from));
-  const filling: Filling = { parts, spare: null, tokenBytes: -1 };
+  const filling: Filling = { parts, plain: null, gzip: null, filled: 0 };
   return filling as unknown as PageTemplate;
 }
 
 const TOKEN = /^[\w-]*$/;
 
 /**
- * The page with this request's token (a CSRF token: letters, digits, "-" and "_"), and `written`, to call
- * once the response has been handed to the operating system (the response's "finish"): the page's bytes
- * may then be used again for the next request, which only writes its token over the last one's instead
- * of copying the whole page (~5 % of a cached dashboard). One such copy per template; a page asked while
- * its copy is still being written is copied afresh. Never call `written` before "finish" — or at all
- * when the response ended otherwise: until then the bytes may still be on their way to the client.
+ * The page with this request's token (a CSRF token: letters, digits, "-" and "_"), gzipped when the client
+ * takes gzip and the page has been asked before (`gzip` is then true), and `written`, to call once the
+ * response has been handed to the operating system (the response's "finish"): the page's bytes may then be
+ * used again for the next request, which only writes its token over the last one's instead of copying the
+ * whole page (~5 % of a cached dashboard). One such copy per template and encoding; a page asked while its
+ * copy is still being written is copied afresh. Never call `written` before "finish" — or at all when the
+ * response ended otherwise: until then the bytes may still be on their way to the client.
  */
-export function fillPageTemplate(page: PageTemplate, csrfToken: string): { body: Buffer; written: () => void } {
+export function fillPageTemplate(page: PageTemplate, csrfToken: string, takesGzip = false): { body: Buffer; written: () => void; gzip: boolean } {
   if (!TOKEN.test(csrfToken)) throw new Error('a CSRF token holds only letters, digits, "-" and "_"');
   const f = page as unknown as Filling;
-  const reusable = f.tokenBytes === csrfToken.length; // ASCII: as many bytes as characters
-  let body = reusable ? f.spare : null;
-  if (body) {
-    f.spare = null;
-    let at = 0;
-    for (let i = 0; i < f.parts.length - 1; i++) {
-      at += f.parts[i]!.length;
-      at += body.write(csrfToken, at, 'latin1');
-    }
-  } else {
-    const token = Buffer.from(csrfToken);
-    const pieces: Buffer[] = [];
-    f.parts.forEach((part, i) => {
-      if (i > 0) pieces.push(token);
-      pieces.push(part);
-    });
-    body = Buffer.concat(pieces);
-    if (f.tokenBytes < 0) f.tokenBytes = token.length;
+  const tokenBytes = csrfToken.length; // ASCII: as many bytes as characters
+  f.plain ??= new Filler(f.parts, tokenBytes);
+  if (f.plain.tokenBytes !== tokenBytes) {
+    // Not the usual length: filled afresh, kept nowhere, sent as it is.
+    return { body: new Filler(f.parts, tokenBytes).fill(csrfToken).body, written: noop, gzip: false };
   }
-  // A bound function, not a closure: no per-request function for the transpiler to name.
-  return { body, written: f.tokenBytes === csrfToken.length ? handBack.bind(f, body) : noop };
-}
-
-function handBack(this: Filling, body: Buffer): void {
-  this.spare = body;
+  const asked = f.filled++;
+  if (takesGzip && asked > 0) {
+    if (!f.gzip) {
+      const layout = gzipLayout(f.parts, tokenBytes);
+      f.gzip = new Filler(layout.pieces, tokenBytes, layout.seal);
+    }
+    return f.gzip.fill(csrfToken);
+  }
+  return f.plain.fill(csrfToken);
 }
 
 function noop(): void {}
