@@ -16,6 +16,10 @@
 // server) of the dashboard's SQL, to show which statement dominates. It is a measurement: it exits 0 when targets
 // are missed, and 1 when requests failed under load (non-2xx, errors, timeouts) or the run crashed.
 //
+// Every request carries the Accept-Encoding Chrome sends (the bare route's tiny JSON is not compressed
+// either way; a dashboard asked again is sent gzipped, decision 031); a reference row shows the agent
+// dashboard without it. The KiB column is the body's bytes on the wire.
+//
 // Fairness: the app and the bare route each run in their own child process; autocannon runs in this
 // process. The targets are measured one after the other, so while one server is under load the other is
 // idle and autocannon's own CPU is never in the measured server's process. The machine's speed drifts
@@ -177,6 +181,8 @@ async function login(base: string, username: string): Promise<string> {
 // ---- measuring ----
 interface Target {
   name: string; path: string; cookie?: string; bare?: boolean; reference?: boolean; pageKiB?: number;
+  /** Sent with "Accept-Encoding: identity" (every other request takes gzip, as browsers do). */
+  identity?: boolean;
   /** A different path for each request (after the first, which is `path`). */
   nextPath?: () => string;
 }
@@ -197,15 +203,29 @@ function waitIdle(child: Child, timeoutMs = 120_000): Promise<number> {
   });
 }
 
+// What Chrome sends: every browser takes gzip, and a dashboard asked again is sent gzipped (decision 031).
+const ACCEPT_ENCODING = 'gzip, deflate, br, zstd';
+const headersOf = (t: Target): Record<string, string> => ({
+  ...(t.cookie ? { cookie: t.cookie } : {}),
+  'accept-encoding': t.identity ? 'identity' : ACCEPT_ENCODING,
+});
+
+/** The bytes of the target's body on the wire (compressed or not), as the measured requests get it. */
 async function check(base: string, t: Target): Promise<number> {
-  const res = await fetch(`${base}${t.path}`, { redirect: 'manual', headers: t.cookie ? { cookie: t.cookie } : {} });
-  const body = await res.text();
-  if (res.status !== 200) throw new Error(`${t.name}: GET ${t.path} answered ${res.status}, expected 200`);
-  return Buffer.byteLength(body);
+  // Asked twice where the measured requests repeat one address: a page is compressed once asked again.
+  let bytes = 0;
+  // One that asks a new address each time is measured on one never asked before.
+  for (let i = 0; i < (t.nextPath ? 1 : 2); i++) {
+    const res = await fetch(`${base}${t.nextPath ? t.nextPath() : t.path}`, { redirect: 'manual', headers: headersOf(t) });
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`${t.name}: GET ${t.path} answered ${res.status}, expected 200`);
+    bytes = Number(res.headers.get('content-length') ?? Buffer.byteLength(body));
+  }
+  return bytes;
 }
 
 async function measure(server: Child, t: Target): Promise<Row> {
-  const headers: Record<string, string> = t.cookie ? { cookie: t.cookie } : {};
+  const headers = headersOf(t);
   const opts = {
     url: `http://127.0.0.1:${server.port}${t.path}`, connections: CONNECTIONS, headers,
     ...(t.nextPath ? { requests: [{ setupRequest: (req: { path: string }) => ({ ...req, path: t.nextPath!() }) }] } : {}),
@@ -324,6 +344,7 @@ async function main(): Promise<number> {
   const referenceTargets: Target[] = REFERENCE ? [
     { name: 'ref: app /healthz (hooks only, no DB)', path: '/healthz', reference: true },
     { name: 'ref: app /login (small page, no DB)', path: '/login', reference: true },
+    { name: 'ref: agent /dashboard, not gzipped (Accept-Encoding: identity)', path: '/dashboard', cookie: agentCookie, reference: true, identity: true },
   ] : [];
   const sizes = new Map<Target, number>();
   for (const t of referenceTargets) sizes.set(t, await check(appBase, t));
