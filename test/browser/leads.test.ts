@@ -300,6 +300,12 @@ describe('browser: a lead from creation to reassignment', () => {
     await page.goBack();
     await page.waitForURL('**/dashboard');
 
+    // Asked again, the page comes gzipped (decision 031) and works as before: the row, the charts.
+    const again = await page.reload();
+    assert.equal((await again!.allHeaders())['content-encoding'], 'gzip');
+    await expectText(row, CLIENT);
+    await page.getByTestId('chart-weekly').waitFor({ state: 'visible' });
+
     // The export button: same cookies, a UTF-8 CSV with the lead.
     const href = await page.getByTestId('export-csv').getAttribute('href');
     assert.ok(href?.startsWith('/leads/export.csv'), `export link: ${href}`);
