@@ -48,6 +48,7 @@ for (const kind of databaseKinds()) {
       const before = await t.app.db.selectFrom('leads').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       const res = await c.multipart('/leads', { deal_name: 'Через multipart', phone: '+380501234567', budget: 'до 200к' }, [{ field: 'file', name: 'a.pdf', type: 'application/pdf', data: Buffer.from('%PDF-1.4') }]);
       assert.equal(res.statusCode, 415);
+      assert.match(res.body, /Ця адреса не приймає дані такого формату \(наприклад, файли\)\./, 'a message that says what went wrong');
       const after = await t.app.db.selectFrom('leads').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       assert.equal(Number(after.n), Number(before.n), 'nothing saved');
       const upload = await c.multipart('/verification', {}, [{ field: 'id_document', name: 'a.txt', type: 'text/plain', data: Buffer.from('not a scan') }]);

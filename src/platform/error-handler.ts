@@ -34,6 +34,7 @@ function describe(err: FastifyError | Error): Described {
   const status = fe.statusCode;
   if (status === 429) return { status: 429, key: 'error.rateLimited' };
   if (status === 413) return { status: 413, key: 'error.tooLarge' };
+  if (status === 415) return { status: 415, key: 'error.unsupportedMedia' };
   if (status && status >= 400 && status < 500) return { status, key: status === 404 ? 'error.notFound' : status === 403 ? 'error.forbidden' : 'error.badRequest' };
   return { status: 500, key: 'error.internal' };
 }

@@ -108,6 +108,7 @@ export const en: Record<MessageKey, string> = {
   'error.internal': 'An error occurred. Please try again later.',
   'error.badRequest': 'Bad request.',
   'error.tooLarge': 'The file or request is too large.',
+  'error.unsupportedMedia': 'This address does not accept data in this format (files, for example).',
   'error.requestId': 'Request id: {id}',
   'error.toDashboard': 'To the dashboard',
   'error.toLogin': 'To the login page',

@@ -107,6 +107,7 @@ export const uk = {
   'error.internal': 'Виникла помилка. Спробуйте пізніше.',
   'error.badRequest': 'Некоректний запит.',
   'error.tooLarge': 'Файл або запит завеликий.',
+  'error.unsupportedMedia': 'Ця адреса не приймає дані такого формату (наприклад, файли).',
   'error.requestId': 'Код запиту: {id}',
   'error.toDashboard': 'На дашборд',
   'error.toLogin': 'До входу',
