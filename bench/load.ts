@@ -207,8 +207,9 @@ async function main(): Promise<number> {
   const leadsBefore = await countLeads(url);
 
   const base = (port: number, p: string) => `https://localhost:${port}${p}`;
-  const html = { accept: 'text/html' };
-  const form = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' };
+  // What a browser sends: every page may come compressed (by nginx, or already by the app: decision 031).
+  const html = { accept: 'text/html', 'accept-encoding': 'gzip, deflate, br, zstd' };
+  const form = { 'content-type': 'application/x-www-form-urlencoded', ...html };
   let phone = 1_000_000 + Math.floor(Math.random() * 8_000_000);
   const mix: { row: Omit<Row, 'result'>; opts: Run }[] = [
     { row: { name: 'dashboard (agent, 2,000 leads)', expect: 200, connections: C_DASH, kind: 'route' },
