@@ -3,8 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Locale } from '../db/schema.ts';
 import type { Flash, FlashType, ViewContext } from '../views/context.ts';
-import { fillPageTemplate, type PageTemplate, renderDocumentBytes, renderPageTemplate } from '../views/render.ts';
 import { acceptsGzip } from '../views/gzip.ts';
+import { fillPageTemplate, type PageTemplate, renderDocumentBytes, renderPageTemplate } from '../views/render.ts';
 import { DEFAULT_LOCALE, isLocale, isMessageKey, type MessageKey, translator } from './i18n.ts';
 import { csrfToken } from './security.ts';
 
