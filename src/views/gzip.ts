@@ -11,6 +11,7 @@ import { constants, crc32, deflateRawSync } from 'node:zlib';
 // RFC 1952: magic, deflate, no flags, no time, no extra flags, unknown operating system.
 const HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 const LEVEL = 6;
+const NOTHING = Buffer.alloc(0);
 
 /** A gzip member of the fixed parts joined by a token of one length, and how to seal it for a token. */
 export interface GzipLayout {
@@ -25,14 +26,12 @@ export function gzipLayout(parts: readonly Buffer[], tokenBytes: number): GzipLa
   // A stored block that is not the last: 3 header bits (then padding to the byte), LEN and its complement.
   const stored = Buffer.from([0, tokenBytes & 0xff, tokenBytes >> 8, ~tokenBytes & 0xff, (~tokenBytes >> 8) & 0xff]);
   const last = parts.length - 1;
+  const trailer = Buffer.alloc(8); // the CRC-32 is written per request; then the size, modulo 2^32
+  trailer.writeUInt32LE((parts.reduce((sum, p) => sum + p.length, 0) + last * tokenBytes) % 2 ** 32, 4);
   const pieces = parts.map((part, i) => {
     // A sync flush ends the part's blocks on a byte boundary without ending the stream; the last part ends it.
     const deflated = deflateRawSync(part, { level: LEVEL, finishFlush: i < last ? constants.Z_SYNC_FLUSH : constants.Z_FINISH });
-    if (i < last) return Buffer.concat([i === 0 ? HEADER : Buffer.alloc(0), deflated, stored]);
-    const size = parts.reduce((sum, p) => sum + p.length, 0) + last * tokenBytes;
-    const trailer = Buffer.alloc(8); // the CRC-32 is written per request; then the size, modulo 2^32
-    trailer.writeUInt32LE(size % 2 ** 32, 4);
-    return Buffer.concat([i === 0 ? HEADER : Buffer.alloc(0), deflated, trailer]);
+    return Buffer.concat([i === 0 ? HEADER : NOTHING, deflated, i < last ? stored : trailer]);
   });
   const partCrcs = parts.map((p) => crc32(p));
   const partShifts = parts.map((p) => crcShift(p.length));

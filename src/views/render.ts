@@ -73,11 +73,10 @@ export interface PageTemplate { readonly [template]: true }
 /** A template's page as it is kept: the bytes around each place of the token, and how it has been filled. */
 interface Filling {
   readonly parts: readonly Buffer[];
-  /** The page as it is, for a token of the length first seen (tokens are all one length). */
+  /** The page as it is, for a token of the length first seen (tokens are all one length); made when first asked. */
   plain: Filler | null;
   /** The page gzipped (decision 031), made when the page is asked again: a page asked once stays plain. */
   gzip: Filler | null;
-  filled: number;
 }
 
 /** The fixed bytes around each place of a token of one length, and one filled copy kept to use again. */
@@ -135,7 +134,7 @@ export function renderPageTemplate(page: (csrfToken: string) => VNode): PageTemp
     from = at + TOKEN_SLOT_BYTES.length;
   }
   parts.push(bytes.subarray(from));
-  const filling: Filling = { parts, plain: null, gzip: null, filled: 0 };
+  const filling: Filling = { parts, plain: null, gzip: null };
   return filling as unknown as PageTemplate;
 }
 
@@ -154,13 +153,13 @@ export function fillPageTemplate(page: PageTemplate, csrfToken: string, takesGzi
   if (!TOKEN.test(csrfToken)) throw new Error('a CSRF token holds only letters, digits, "-" and "_"');
   const f = page as unknown as Filling;
   const tokenBytes = csrfToken.length; // ASCII: as many bytes as characters
+  const askedBefore = f.plain !== null;
   f.plain ??= new Filler(f.parts, tokenBytes);
   if (f.plain.tokenBytes !== tokenBytes) {
     // Not the usual length: filled afresh, kept nowhere, sent as it is.
     return { body: new Filler(f.parts, tokenBytes).fill(csrfToken).body, written: noop, gzip: false };
   }
-  const asked = f.filled++;
-  if (takesGzip && asked > 0) {
+  if (takesGzip && askedBefore) {
     if (!f.gzip) {
       const layout = gzipLayout(f.parts, tokenBytes);
       f.gzip = new Filler(layout.pieces, tokenBytes, layout.seal);
