@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
-import { Client } from './helpers/client.ts';
+import { Client, selectIn } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -185,11 +185,11 @@ for (const kind of databaseKinds()) {
       got = ids(chosen.body);
       assert.ok(got.has(c) && !got.has(a));
       // The board's agent filter, as the dashboard's: all, my brokers and the chosen agent; the rest from agents.json.
-      const agentSelect = (html: string) => html.slice(html.indexOf('id="bflt-agent"'), html.indexOf('</select>', html.indexOf('id="bflt-agent"')));
-      assert.match(agentSelect(chosen.body), /data-options="\/dashboard\/agents\.json"/);
-      assert.deepEqual([...agentSelect(chosen.body).matchAll(/<option value(?:="([^"]*)")?( selected)?>([^<]*)/g)].map((m) => [m[1] ?? '', m[2] ?? '', m[3]]),
+      const agentSelect = selectIn(chosen.body, 'bflt-agent');
+      assert.match(agentSelect.tag, /data-options="\/dashboard\/agents\.json"/);
+      assert.deepEqual(agentSelect.options.map((o) => [o.value, o.selected ? ' selected' : '', o.label]),
         [['', '', 'Усі агенти'], ['mine', '', 'Мої брокери'], [String(borisId), ' selected', 'Борис']]);
-      assert.equal([...agentSelect((await admin.get('/board')).body).matchAll(/<option /g)].length, 2, 'no agent listed without one chosen');
+      assert.equal(selectIn((await admin.get('/board')).body, 'bflt-agent').options.length, 2, 'no agent listed without one chosen');
       got = ids((await admin.get('/board?q=Фільтр&agent=mine')).body);
       assert.ok(got.has(a) && !got.has(c), "anna is chief's broker");
       got = ids((await anna.get('/board?q=Фільтр&from=2000-01-01&to=2000-01-31')).body);

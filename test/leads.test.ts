@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { KyselyPlugin } from 'kysely';
 import { seedUser, startTestApp, type TestApp } from './helpers/app.ts';
-import { Client } from './helpers/client.ts';
+import { Client, selectIn } from './helpers/client.ts';
 import { databaseKinds } from './helpers/database.ts';
 
 const baseLead = { deal_name: 'Олег Коваль', phone: '+380 50 123 4567', budget: '200к–500к' };
@@ -201,9 +201,9 @@ for (const kind of databaseKinds()) {
       assert.match(row(all.body), /<td>Борис<\/td>/);
       // The agent filter carries "all", "my brokers" and the chosen agent; the others come from agents.json.
       const agentOptions = (html: string) => {
-        const select = html.slice(html.indexOf('id="flt-agent"'), html.indexOf('</select>', html.indexOf('id="flt-agent"')));
-        assert.match(select, /data-options="\/dashboard\/agents\.json"/);
-        return [...select.matchAll(/<option value(?:="([^"]*)")?( selected)?>([^<]*)/g)].map((m) => `${m[1] ?? ''}${m[2] ?? ''}`);
+        const select = selectIn(html, 'flt-agent');
+        assert.match(select.tag, /data-options="\/dashboard\/agents\.json"/);
+        return select.options.map((o) => `${o.value}${o.selected ? ' selected' : ''}`);
       };
       assert.deepEqual(agentOptions(all.body), ['', 'mine', `${borisId} selected`]);
       assert.deepEqual(agentOptions((await admin.get('/dashboard')).body), ['', 'mine'], 'no agent listed in the page');

@@ -80,3 +80,18 @@ export class Client {
     return this.post('/login', { username, password });
   }
 }
+
+/** The `<select id="…">` of a page: its opening tag and its options (value, selected, label) as rendered. */
+export function selectIn(html: string, id: string): { tag: string; options: { value: string; selected: boolean; label: string }[] } {
+  const at = html.indexOf(`<select id="${id}"`);
+  if (at < 0) throw new Error(`no <select id="${id}"> in the page`);
+  const inner = html.slice(at, html.indexOf('</select>', at));
+  return {
+    tag: inner.slice(0, inner.indexOf('>') + 1),
+    options: [...inner.matchAll(/<option([^>]*)>([^<]*)/g)].map((m) => ({
+      value: /\bvalue="([^"]*)"/.exec(m[1]!)?.[1] ?? '',
+      selected: /\sselected(?=[\s=]|$)/.test(m[1]!),
+      label: m[2]!,
+    })),
+  };
+}
