@@ -212,13 +212,14 @@ const headersOf = (t: Target): Record<string, string> => ({
 
 /** The bytes of the target's body on the wire (compressed or not), as the measured requests get it. */
 async function check(base: string, t: Target): Promise<number> {
-  // Asked twice where the measured requests repeat one address: a page is compressed once asked again.
+  // Asked twice where the measured requests repeat one address (a page is compressed once asked again);
+  // once, on an address never asked before, where they ask a new one each time.
   let bytes = 0;
-  // One that asks a new address each time is measured on one never asked before.
   for (let i = 0; i < (t.nextPath ? 1 : 2); i++) {
-    const res = await fetch(`${base}${t.nextPath ? t.nextPath() : t.path}`, { redirect: 'manual', headers: headersOf(t) });
+    const path = t.nextPath ? t.nextPath() : t.path;
+    const res = await fetch(`${base}${path}`, { redirect: 'manual', headers: headersOf(t) });
     const body = await res.text();
-    if (res.status !== 200) throw new Error(`${t.name}: GET ${t.path} answered ${res.status}, expected 200`);
+    if (res.status !== 200) throw new Error(`${t.name}: GET ${path} answered ${res.status}, expected 200`);
     bytes = Number(res.headers.get('content-length') ?? Buffer.byteLength(body));
   }
   return bytes;
